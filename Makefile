@@ -1,0 +1,55 @@
+# Every setup step lives here or in a script this file calls, so a fresh machine needs only
+# Python 3.11 (and, for the tests, PostgreSQL and Redis installed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+ROWS ?= 5000000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint format services services-down bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is required, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the pinned requirements
+
+run: install ## migrate, seed demo data if empty, and run web + worker + beat (Ctrl-C stops all)
+	@# Development mode unless DJANGO_DEBUG is set in the environment or in .env.
+	if [ -z "$${DJANGO_DEBUG+set}" ] && ! grep -qs '^ *DJANGO_DEBUG=' .env; then export DJANGO_DEBUG=1; fi; \
+	$(BIN)/python manage.py runall --prepare 127.0.0.1:$(PORT)
+
+services: ## start PostgreSQL primary + streaming replica + Redis for tests (idempotent)
+	deploy/services.sh up
+
+services-down: ## stop the replica and anything else services started
+	deploy/services.sh down
+
+test: install services ## set everything up and run the whole suite on the real services
+	deploy/install-chromium.sh
+	$(BIN)/pytest
+
+test-fast: install services ## the suite without browser tests
+	$(BIN)/pytest -m "not browser"
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install services ## HTTP benchmark: home page, post page and a bare Django view under wrk
+	$(BIN)/python -m benchmarks.http
+
+clean: ## remove the virtualenv and the embedded default's local state
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""The blog: posts, comments and tags, their pages, admin, services and tasks."""

@@ -1,0 +1,289 @@
+"""Fill the database with demo users, tags, posts and comments, from a few thousand posts to millions.
+
+Safe to re-run: it tops the demo data up to the requested number of posts and never duplicates
+users or tags. On PostgreSQL large batches are written with set-based ``INSERT ... SELECT
+generate_series`` (millions of posts in minutes); on SQLite with ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+from django.utils.text import slugify
+
+from blog.models import Comment, Post, Tag
+from users.models import User
+
+DEMO_STAFF_USERNAME = "demo"
+DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: it is a local demo account
+DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105
+TAG_NAMES = [
+    "django", "postgresql", "python", "celery", "redis", "caching", "indexes", "replicas",
+    "monitoring", "performance", "security", "testing", "deployment", "docker", "api", "admin",
+    "orm", "migrations", "async", "scaling", "sql", "linux", "nginx", "gunicorn", "profiling",
+    "search", "queues", "design", "debugging", "observability",
+]  # fmt: skip
+WORDS = [
+    "scale",
+    "database",
+    "query",
+    "index",
+    "replica",
+    "cache",
+    "worker",
+    "request",
+    "latency",
+    "percentile",
+    "admin",
+    "count",
+    "table",
+    "page",
+    "model",
+    "view",
+    "template",
+    "router",
+    "primary",
+    "lag",
+    "pool",
+    "connection",
+    "queue",
+    "task",
+    "refresh",
+    "stale",
+    "value",
+    "timestamp",
+    "monitor",
+    "sniper",
+    "kill",
+    "statement",
+    "plan",
+    "scan",
+    "join",
+    "prefetch",
+    "select",
+]
+POST_BODY = (
+    "Most pages of a busy site read far more than they write. {a}\n\n"
+    "This post walks through how {b} behaves when the table grows past a million rows, what the "
+    "query plan looks like, and which index keeps the page flat.\n\n"
+    "The short version: measure first, then change one thing at a time."
+)
+
+
+def positive_int(value: str) -> int:
+    """Parse a command-line count, refusing negatives and non-numbers with a clear message."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, got {number}")
+    return number
+
+
+class Progress:
+    """A one-line progress bar on stderr (quiet when stderr is not a terminal, but for the end)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.started = total, label, time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        if not self.tty and done < self.total:
+            return
+        width = 30
+        filled = int(width * done / self.total) if self.total else width
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        end = "\n" if done >= self.total else ""
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} ({rate:,.0f}/s){end}"
+        )
+        sys.stderr.flush()
+
+
+class Command(BaseCommand):
+    help = "Create demo users, tags, posts and comments (tops up to --posts; safe to re-run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--posts", type=positive_int, default=3000, help="demo posts wanted in total (default 3000)"
+        )
+        parser.add_argument("--authors", type=positive_int, default=25, help="demo authors (default 25)")
+        parser.add_argument(
+            "--comments-per-post", type=positive_int, default=4, help="average comments per published post (default 4)"
+        )
+        parser.add_argument("--batch-size", type=positive_int, default=0, help="rows per batch (default: by database)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the database has any post")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        posts_wanted: int = options["posts"]
+        if options["authors"] < 1:
+            raise CommandError("--authors must be at least 1")
+        if options["comments_per_post"] > 100:
+            raise CommandError("--comments-per-post must be at most 100")
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database has unapplied migrations: run `python manage.py migrate` first.")
+        if options["if_empty"] and Post.objects.exists():
+            self.stdout.write("The database already has posts; not seeding (--if-empty).")
+            self.stdout.write(f"The demo staff log-in, if seeded before: {DEMO_STAFF_USERNAME} / {DEMO_STAFF_PASSWORD}")
+            return
+        postgres = connection.vendor == "postgresql"
+        batch_size = options["batch_size"] or (100_000 if postgres else 2_000)
+
+        staff = self.ensure_staff()
+        authors = self.ensure_authors(options["authors"])
+        tags = self.ensure_tags()
+        existing = Post.objects.filter(slug__startswith="demo-").count()
+        missing = max(posts_wanted - existing, 0)
+        if missing:
+            progress = Progress(missing, "posts")
+            done = 0
+            while done < missing:
+                size = min(batch_size, missing - done)
+                first = existing + done + 1
+                with transaction.atomic():
+                    if postgres:
+                        self.insert_batch_sql(first, size, authors, tags, options["comments_per_post"])
+                    else:
+                        self.insert_batch_orm(first, size, authors, tags, options["comments_per_post"])
+                done += size
+                progress.update(done)
+            if postgres:
+                with connection.cursor() as cursor:
+                    # Fresh statistics, so the planner (and approximate counts) see the new rows.
+                    cursor.execute("ANALYZE blog_post, blog_comment, blog_post_tags, users_user")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data: {existing + missing:,} demo posts ({missing:,} new), {len(authors)} authors, {len(tags)} tags."
+            )
+        )
+        self.stdout.write(f"Log in to the admin as {staff.username} / {DEMO_STAFF_PASSWORD}")
+
+    def ensure_staff(self) -> User:
+        staff, created = User.objects.get_or_create(
+            username=DEMO_STAFF_USERNAME,
+            defaults={"email": "demo@example.com", "is_staff": True, "is_superuser": True},
+        )
+        if created or not staff.check_password(DEMO_STAFF_PASSWORD):
+            staff.set_password(DEMO_STAFF_PASSWORD)
+            staff.is_staff = staff.is_superuser = staff.is_active = True
+            staff.save()
+        return staff
+
+    def ensure_authors(self, count: int) -> list[int]:
+        password = make_password(DEMO_AUTHOR_PASSWORD)  # hashed once: hashing is slow on purpose
+        names = [f"author{n}" for n in range(1, count + 1)]
+        have = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+        User.objects.bulk_create(
+            [
+                User(username=name, email=f"{name}@example.com", password=password, bio=f"Demo author {name}.")
+                for name in names
+                if name not in have
+            ]
+        )
+        return list(User.objects.filter(username__in=names).order_by("id").values_list("id", flat=True))
+
+    def ensure_tags(self) -> list[int]:
+        have = set(Tag.objects.filter(name__in=TAG_NAMES).values_list("name", flat=True))
+        Tag.objects.bulk_create([Tag(name=name, slug=slugify(name)) for name in TAG_NAMES if name not in have])
+        return list(Tag.objects.filter(name__in=TAG_NAMES).order_by("id").values_list("id", flat=True))
+
+    def insert_batch_sql(self, first: int, size: int, authors: list[int], tags: list[int], comments: int) -> None:
+        """Insert posts ``first .. first+size-1`` with their tags and comments in three statements."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM blog_post")
+            before = cursor.fetchone()[0]
+            # One post in ten is a draft; published dates spread one per minute back from now.
+            cursor.execute(
+                """
+                INSERT INTO blog_post (author_id, title, slug, body, status, published_at, created_at, updated_at)
+                SELECT (%(authors)s::bigint[])[1 + (g %% cardinality(%(authors)s::bigint[]))],
+                       initcap((%(words)s::text[])[1 + (g * 7) %% cardinality(%(words)s::text[])]) || ' ' ||
+                         (%(words)s::text[])[1 + (g * 13) %% cardinality(%(words)s::text[])] || ' ' ||
+                         (%(words)s::text[])[1 + (g * 17) %% cardinality(%(words)s::text[])] || ' #' || g,
+                       'demo-' || g,
+                       format(%(body)s, (%(words)s::text[])[1 + g %% cardinality(%(words)s::text[])],
+                                        (%(words)s::text[])[1 + (g * 3) %% cardinality(%(words)s::text[])]),
+                       CASE WHEN g %% 10 = 0 THEN 'draft' ELSE 'published' END,
+                       CASE WHEN g %% 10 = 0 THEN NULL ELSE now() - make_interval(mins => g) END,
+                       now() - make_interval(mins => g), now() - make_interval(mins => g)
+                FROM generate_series(%(first)s, %(last)s) AS g
+                """,
+                {
+                    "authors": authors,
+                    "words": WORDS,
+                    "body": POST_BODY.replace("{a}", "%s").replace("{b}", "%s"),
+                    "first": first,
+                    "last": first + size - 1,
+                },
+            )
+            # One to three tags a post.
+            cursor.execute(
+                """
+                INSERT INTO blog_post_tags (post_id, tag_id)
+                SELECT DISTINCT p.id, (%(tags)s::bigint[])[1 + ((p.id * k * 7919) %% cardinality(%(tags)s::bigint[]))]
+                FROM blog_post p, generate_series(1, 1 + (p.id %% 3)::int) AS k
+                WHERE p.id > %(before)s
+                """,
+                {"tags": tags, "before": before},
+            )
+            if comments:
+                # Between none and twice the average, on published posts, a minute apart.
+                cursor.execute(
+                    """
+                    INSERT INTO blog_comment (post_id, author_id, body, created_at)
+                    SELECT p.id, (%(authors)s::bigint[])[1 + ((p.id + k) %% cardinality(%(authors)s::bigint[]))],
+                           'Thanks for writing this up: comment ' || k || ' on post ' || p.id || '.',
+                           p.published_at + make_interval(mins => k)
+                    FROM blog_post p, generate_series(1, (p.id %% (2 * %(avg)s + 1))::int) AS k
+                    WHERE p.id > %(before)s AND p.status = 'published'
+                    """,
+                    {"authors": authors, "avg": comments, "before": before},
+                )
+
+    def insert_batch_orm(self, first: int, size: int, authors: list[int], tags: list[int], comments: int) -> None:
+        """Insert posts ``first .. first+size-1`` with the ORM's bulk_create (SQLite)."""
+        now = timezone.now()
+        posts = []
+        for g in range(first, first + size):
+            draft = g % 10 == 0
+            title = f"{WORDS[(g * 7) % len(WORDS)].title()} {WORDS[(g * 13) % len(WORDS)]} {WORDS[(g * 17) % len(WORDS)]} #{g}"
+            posts.append(
+                Post(
+                    author_id=authors[g % len(authors)],
+                    title=title,
+                    slug=f"demo-{g}",
+                    body=POST_BODY.format(a=WORDS[g % len(WORDS)], b=WORDS[(g * 3) % len(WORDS)]),
+                    status=Post.Status.DRAFT if draft else Post.Status.PUBLISHED,
+                    published_at=None if draft else now - timedelta(minutes=g),
+                )
+            )
+        created = Post.objects.bulk_create(posts)
+        through = Post.tags.through
+        links = {(p.pk, tags[(p.pk * k * 7919) % len(tags)]) for p in created for k in range(1, 2 + p.pk % 3)}
+        through.objects.bulk_create([through(post_id=post_id, tag_id=tag_id) for post_id, tag_id in links])
+        if comments:
+            Comment.objects.bulk_create(
+                [
+                    Comment(
+                        post_id=p.pk,
+                        author_id=authors[(p.pk + k) % len(authors)],
+                        body=f"Thanks for writing this up: comment {k} on post {p.pk}.",
+                        created_at=(p.published_at or now) + timedelta(minutes=k),
+                    )
+                    for p in created
+                    if p.status == Post.Status.PUBLISHED
+                    for k in range(1, 1 + p.pk % (2 * comments + 1))
+                ],
+                batch_size=2000,
+            )

@@ -1,0 +1,164 @@
+"""Posts, comments and tags.
+
+Each index names the query it serves. The list pages read published posts newest first, so the
+hot indexes are partial (``status = 'published'``) and ordered like the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from project.models import Model, QuerySet, TimestampedModel
+
+
+class Tag(Model):
+    """A topic that posts are filed under."""
+
+    name = models.CharField(max_length=50, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)  # the tag page looks tags up by slug
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:tag", kwargs={"slug": self.slug})
+
+
+class PostQuerySet(QuerySet["Post"]):
+    """Reusable read filters for posts."""
+
+    def published(self) -> PostQuerySet:
+        """Keep the posts readers may see: published, and not scheduled for later."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def newest_first(self) -> PostQuerySet:
+        """Order like every list page; the trailing ``id`` makes the order total for paging."""
+        return self.order_by("-published_at", "-id")
+
+    def visible_to(self, user: Any) -> PostQuerySet:
+        """Keep published posts plus, for a logged-in user, their own drafts (all, for staff)."""
+        if getattr(user, "is_staff", False):
+            return self
+        if getattr(user, "is_authenticated", False):
+            return self.filter(Q(status=Post.Status.PUBLISHED, published_at__lte=timezone.now()) | Q(author=user))
+        return self.published()
+
+    def with_comment_counts(self) -> PostQuerySet:
+        """Annotate ``comment_count`` with a correlated subquery.
+
+        A ``Count("comments")`` JOIN would group every published post before the page is cut; the
+        subquery runs once per row of the page, through the (post, created_at) comment index.
+        """
+        counts = (
+            Comment.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("*")).values("n")
+        )
+        return self.annotate(comment_count=Coalesce(Subquery(counts), 0))
+
+
+PostManager = models.Manager.from_queryset(PostQuerySet)
+
+
+class Post(TimestampedModel):
+    """An article written by one author, visible to readers once published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)  # the post page looks posts up by slug
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, related_name="posts", blank=True)
+
+    objects: ClassVar[PostManager] = PostManager()
+
+    class Meta:
+        ordering = ("-published_at", "-id")
+        indexes = [
+            # Home page: published posts, newest first.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="post_published_idx",
+                condition=Q(status="published"),
+            ),
+            # Author page: one author's published posts, newest first.
+            models.Index(
+                fields=["author", "-published_at", "-id"],
+                name="post_author_published_idx",
+                condition=Q(status="published"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="post_published_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published"]),
+                name="post_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:post", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+
+class CommentQuerySet(QuerySet["Comment"]):
+    """Reusable read filters for comments."""
+
+    def oldest_first(self) -> CommentQuerySet:
+        """Order like the post page: a conversation reads from the top."""
+        return self.order_by("created_at", "id")
+
+
+CommentManager = models.Manager.from_queryset(CommentQuerySet)
+
+
+class Comment(Model):
+    """A reader's reply under a post."""
+
+    # Both foreign keys are the first column of a composite index below, so no index of their own.
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments", db_index=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[CommentManager] = CommentManager()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [
+            # Post page: a post's comments, oldest first; also serves the per-post comment count.
+            models.Index(fields=["post", "created_at", "id"], name="comment_post_created_idx"),
+            # Deleting a user, and "comments by this user" in the admin.
+            models.Index(fields=["author", "-created_at"], name="comment_author_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author_id} on {self.post_id}"

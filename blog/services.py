@@ -1,0 +1,72 @@
+"""Blog writes with side effects: plain, keyword-only functions, each one transaction.
+
+Views, the API, the admin and management commands call these instead of saving models directly,
+so every way in to the data behaves the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from blog.models import Comment, Post, Tag
+from users.models import User
+
+
+def unique_post_slug(title: str) -> str:
+    """Return a slug for ``title`` that no post has yet (``title``, ``title-2``, ...)."""
+    base = slugify(title)[:200] or "post"
+    slug, number = base, 1
+    while Post.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+@transaction.atomic
+def post_create(
+    *,
+    author: User,
+    title: str,
+    body: str,
+    tags: Iterable[Tag] = (),
+    publish: bool = False,
+) -> Post:
+    """Create a post as a draft, or published now when ``publish`` is true."""
+    post = Post.objects.create(
+        author=author,
+        title=title,
+        slug=unique_post_slug(title),
+        body=body,
+        status=Post.Status.PUBLISHED if publish else Post.Status.DRAFT,
+        published_at=timezone.now() if publish else None,
+    )
+    post.tags.set(list(tags))
+    return post
+
+
+@transaction.atomic
+def post_publish(*, post: Post, by: User) -> Post:
+    """Publish a draft now; publishing an already published post keeps its date."""
+    if post.author_id != by.pk and not by.is_staff:
+        raise PermissionError("Only the author or staff may publish this post.")
+    if post.status != Post.Status.PUBLISHED:
+        post.status = Post.Status.PUBLISHED
+        post.published_at = timezone.now()
+        post.save(update_fields=["status", "published_at", "updated_at"])
+    return post
+
+
+@transaction.atomic
+def comment_create(*, post: Post, author: User, body: str) -> Comment:
+    """Add a comment under a published post and, once committed, tell the post's author."""
+    from blog.tasks import notify_author_of_comment
+
+    if not post.is_published:
+        raise ValueError("Comments are open on published posts only.")
+    comment = Comment.objects.create(post=post, author=author, body=body.strip())
+    transaction.on_commit(lambda: notify_author_of_comment.delay(comment.pk))
+    return comment

@@ -1,0 +1,63 @@
+"""The blog's QuerySet methods and database constraints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from blog.models import Post
+from blog.tests.factories import CommentFactory, PostFactory
+from users.tests.factories import StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_published_keeps_published_posts_whose_date_has_come() -> None:
+    live = PostFactory.create()
+    PostFactory.create(draft=True)
+    PostFactory.create(published_at=timezone.now() + timedelta(days=1))  # scheduled
+    assert list(Post.objects.published()) == [live]
+
+
+def test_visible_to_shows_own_drafts_and_staff_sees_all() -> None:
+    live = PostFactory.create()
+    draft = PostFactory.create(draft=True)
+    other = UserFactory.create()
+    from django.contrib.auth.models import AnonymousUser
+
+    assert set(Post.objects.visible_to(AnonymousUser())) == {live}
+    assert set(Post.objects.visible_to(other)) == {live}
+    assert set(Post.objects.visible_to(draft.author)) == {live, draft}
+    assert set(Post.objects.visible_to(StaffFactory.create())) == {live, draft}
+
+
+def test_with_comment_counts_counts_each_posts_comments_and_zero_for_none() -> None:
+    busy, quiet = PostFactory.create(), PostFactory.create()
+    CommentFactory.create_batch(3, post=busy)
+    counts = {post.pk: post.comment_count for post in Post.objects.with_comment_counts()}  # type: ignore[attr-defined]
+    assert counts == {busy.pk: 3, quiet.pk: 0}
+
+
+def test_newest_first_breaks_ties_by_id() -> None:
+    when = timezone.now()
+    first, second = PostFactory.create(published_at=when), PostFactory.create(published_at=when)
+    assert list(Post.objects.newest_first()) == [second, first]
+
+
+def test_a_published_post_must_have_a_date() -> None:
+    with pytest.raises(IntegrityError):
+        PostFactory.create(status=Post.Status.PUBLISHED, published_at=None)
+
+
+def test_status_must_be_a_known_value() -> None:
+    with pytest.raises(IntegrityError):
+        PostFactory.create(status="archived")
+
+
+def test_slugs_are_unique() -> None:
+    PostFactory.create(slug="same")
+    with pytest.raises(IntegrityError):
+        PostFactory.create(slug="same")

@@ -1,0 +1,59 @@
+"""The seed_demo command: scales, tops up when re-run, and refuses bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from blog.models import Comment, Post, Tag
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_posts_tags_comments_and_a_staff_login(capsys) -> None:
+    call_command("seed_demo", posts=50, authors=3, comments_per_post=2)
+    out = capsys.readouterr().out
+    assert "Log in to the admin as demo / demo-password" in out
+    assert Post.objects.count() == 50
+    assert Post.objects.filter(status="draft").count() == 5  # one in ten
+    assert Post.objects.published().count() == 45
+    assert Tag.objects.count() == 30
+    assert Post.tags.through.objects.count() >= 50
+    assert Comment.objects.exists()
+    staff = User.objects.get(username="demo")
+    assert staff.is_staff and staff.check_password("demo-password")
+    assert User.objects.filter(username__startswith="author").count() == 3
+
+
+def test_seed_demo_tops_up_when_re_run() -> None:
+    call_command("seed_demo", posts=20, authors=2)
+    call_command("seed_demo", posts=20, authors=2)
+    assert Post.objects.count() == 20
+    call_command("seed_demo", posts=30, authors=2)
+    assert Post.objects.count() == 30
+    assert sorted(Post.objects.values_list("slug", flat=True)) == sorted(f"demo-{n}" for n in range(1, 31))
+    assert User.objects.count() == 3
+
+
+def test_seed_demo_if_empty_leaves_existing_data_alone(capsys) -> None:
+    call_command("seed_demo", posts=5, authors=1)
+    call_command("seed_demo", posts=50, if_empty=True)
+    assert Post.objects.count() == 5
+    assert "not seeding" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--posts", "-1"], "expected zero or more"),
+        (["--posts", "many"], "expected a whole number"),
+        (["--authors", "0"], "--authors must be at least 1"),
+        (["--comments-per-post", "1000"], "at most 100"),
+    ],
+)
+def test_seed_demo_refuses_bad_arguments(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_demo", *args)
+    assert not Post.objects.exists()

@@ -1,0 +1,170 @@
+"""The blog's pages: status, content, and the exact number of queries each runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from blog.models import Comment, Post
+from blog.tests.factories import CommentFactory, PostFactory, TagFactory
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_posts(count: int, **kwargs: object) -> list[Post]:
+    tags = [TagFactory.create(name="django"), TagFactory.create(name="postgresql")]
+    posts = [PostFactory.create(tags=tags, **kwargs) for _ in range(count)]
+    for post in posts:
+        CommentFactory.create_batch(2, post=post)
+    return posts
+
+
+@pytest.mark.parametrize("count", [1, 10])
+def test_home_page_runs_two_queries_whatever_the_number_of_posts(
+    client: Client, django_assert_num_queries, count: int
+) -> None:
+    make_posts(count)
+    # 1: the page of posts with their authors and comment counts, 2: their tags
+    with django_assert_num_queries(2):
+        response = client.get(reverse("blog:home"))
+    assert response.status_code == 200
+    assert len(response.context["posts"]) == count
+    assert response.context["posts"][0].comment_count == 2
+    assert b"2 comments" in response.content
+    assert b"postgresql" in response.content
+
+
+def test_home_page_lists_published_posts_newest_first_and_hides_drafts(client: Client) -> None:
+    older = PostFactory.create(title="Older")
+    newer = PostFactory.create(title="Newer")
+    PostFactory.create(title="Secret draft", draft=True)
+    response = client.get(reverse("blog:home"))
+    assert [p.pk for p in response.context["posts"]] == [newer.pk, older.pk]
+    assert b"Secret draft" not in response.content
+
+
+def test_home_page_pages_without_counting(client: Client, settings, django_assert_num_queries) -> None:
+    settings.BLOG_POSTS_PER_PAGE = 3
+    make_posts(7)
+    # 1: posts 4-7 (one more than the page, to know another page follows), 2: their tags
+    with django_assert_num_queries(2):
+        response = client.get(reverse("blog:home"), {"page": 2})
+    assert len(response.context["posts"]) == 3
+    assert response.context["page_obj"].has_next()
+    assert b'rel="next" href="?page=3"' in response.content
+    assert client.get(reverse("blog:home"), {"page": 3}).context["page_obj"].has_next() is False
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "99"])
+def test_bad_page_numbers_are_404_not_500(client: Client, page: str) -> None:
+    PostFactory.create()
+    assert client.get(reverse("blog:home"), {"page": page}).status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_tag_page_runs_three_queries(client: Client, django_assert_num_queries, count: int) -> None:
+    make_posts(count)
+    PostFactory.create(title="Untagged")
+    # 1: the tag, 2: its page of posts with authors and comment counts, 3: their tags
+    with django_assert_num_queries(3):
+        response = client.get(reverse("blog:tag", kwargs={"slug": "django"}))
+    assert response.status_code == 200
+    assert len(response.context["posts"]) == count
+    assert b"Untagged" not in response.content
+
+
+def test_unknown_tag_is_404(client: Client) -> None:
+    assert client.get(reverse("blog:tag", kwargs={"slug": "nope"})).status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_author_page_runs_three_queries(client: Client, django_assert_num_queries, count: int) -> None:
+    author = UserFactory.create(username="ada", bio="Writes about databases.")
+    make_posts(count, author=author)
+    PostFactory.create(title="By someone else")
+    # 1: the author, 2: their page of posts with comment counts, 3: the posts' tags
+    with django_assert_num_queries(3):
+        response = client.get(reverse("blog:author", kwargs={"username": "ada"}))
+    assert response.status_code == 200
+    assert len(response.context["posts"]) == count
+    assert b"Writes about databases." in response.content
+    assert b"By someone else" not in response.content
+
+
+@pytest.mark.parametrize("comments", [1, 12])
+def test_post_page_runs_three_queries_whatever_the_number_of_comments(
+    client: Client, django_assert_num_queries, comments: int
+) -> None:
+    post = PostFactory.create(tags=[TagFactory.create(name="django")])
+    CommentFactory.create_batch(comments, post=post)
+    # 1: the post and its author, 2: its tags, 3: a page of comments with their authors
+    with django_assert_num_queries(3):
+        response = client.get(post.get_absolute_url())
+    assert response.status_code == 200
+    assert len(response.context["comments"]) == comments
+    assert b"Log in</a> to comment" in response.content
+
+
+def test_post_page_pages_comments(client: Client, settings) -> None:
+    settings.BLOG_COMMENTS_PER_PAGE = 5
+    post = PostFactory.create()
+    first = CommentFactory.create_batch(7, post=post)
+    response = client.get(post.get_absolute_url(), {"comments": 2})
+    assert [c.pk for c in response.context["comments"]] == [c.pk for c in first[5:]]
+    assert b"Earlier comments" in response.content
+
+
+def test_draft_is_visible_to_its_author_only(client: Client) -> None:
+    draft = PostFactory.create(draft=True)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    client.force_login(UserFactory.create())
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    client.force_login(draft.author)
+    response = client.get(draft.get_absolute_url())
+    assert response.status_code == 200
+    assert b"Draft" in response.content
+    assert b"Post comment" not in response.content
+
+
+def test_logged_in_reader_comments_and_is_sent_back_to_the_comment(client: Client) -> None:
+    post = PostFactory.create()
+    reader = UserFactory.create()
+    client.force_login(reader)
+    response = client.post(reverse("blog:comment-create", kwargs={"slug": post.slug}), {"body": "  Great post!  "})
+    comment = Comment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{post.get_absolute_url()}#comment-{comment.pk}"
+    assert (comment.body, comment.author, comment.post) == ("Great post!", reader, post)
+    assert b"Great post!" in client.get(post.get_absolute_url()).content
+
+
+def test_empty_comment_shows_the_form_again_with_an_error(client: Client) -> None:
+    post = PostFactory.create()
+    client.force_login(UserFactory.create())
+    response = client.post(reverse("blog:comment-create", kwargs={"slug": post.slug}), {"body": "   "})
+    assert response.status_code == 400
+    assert b"This field is required." in response.content
+    assert not Comment.objects.exists()
+
+
+def test_anonymous_comment_is_sent_to_log_in(client: Client) -> None:
+    post = PostFactory.create()
+    response = client.post(reverse("blog:comment-create", kwargs={"slug": post.slug}), {"body": "Hi"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("users:login"))
+    assert not Comment.objects.exists()
+
+
+def test_comments_on_drafts_are_404(client: Client) -> None:
+    draft = PostFactory.create(draft=True)
+    client.force_login(draft.author)
+    response = client.post(reverse("blog:comment-create", kwargs={"slug": draft.slug}), {"body": "Hi"})
+    assert response.status_code == 404
+
+
+def test_comment_page_accepts_only_post(client: Client) -> None:
+    post = PostFactory.create()
+    client.force_login(UserFactory.create())
+    assert client.get(reverse("blog:comment-create", kwargs={"slug": post.slug})).status_code == 405

@@ -1,0 +1,105 @@
+"""The blog's pages. Each names its related rows, and each list page runs a fixed number of queries."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import InvalidPage
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views import View
+
+from blog.forms import CommentForm
+from blog.models import Comment, Post, PostQuerySet, Tag
+from blog.services import comment_create
+from project.paginators import LookaheadPaginator
+from project.views import DetailView, ListView
+from users.models import User
+
+# Tags are few per post and small: one extra query for the whole page instead of one per post.
+TAGS = Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
+
+
+class PostListView(ListView):
+    """Published posts, newest first, with author, tags and comment count."""
+
+    model = Post
+    context_object_name = "posts"
+    select_related = ("author",)
+    prefetch_related = (TAGS,)
+
+    def get_paginate_by(self, queryset: Any) -> int:
+        return settings.BLOG_POSTS_PER_PAGE
+
+    def get_queryset(self) -> PostQuerySet:
+        queryset = cast(PostQuerySet, super().get_queryset())
+        return queryset.published().with_comment_counts().newest_first().defer("body")
+
+
+class HomeView(PostListView):
+    template_name = "blog/home.html"
+
+
+class TagView(PostListView):
+    template_name = "blog/tag.html"
+
+    def get_queryset(self) -> PostQuerySet:
+        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        return super().get_queryset().filter(tags=self.tag)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(tag=self.tag, **kwargs)
+
+
+class AuthorView(PostListView):
+    template_name = "blog/author.html"
+
+    def get_queryset(self) -> PostQuerySet:
+        self.author = get_object_or_404(User, username=self.kwargs["username"], is_active=True)
+        return super().get_queryset().filter(author=self.author)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(author=self.author, **kwargs)
+
+
+class PostDetailView(DetailView):
+    """One post with a page of its comments (oldest first) and, for logged-in readers, a form."""
+
+    model = Post
+    template_name = "blog/post_detail.html"
+    context_object_name = "post"
+    select_related = ("author",)
+    prefetch_related = (TAGS,)
+
+    def get_queryset(self) -> PostQuerySet:
+        queryset = cast(PostQuerySet, super().get_queryset())
+        return queryset.visible_to(self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        comments = Comment.objects.filter(post=self.object).select_related("author").oldest_first()
+        paginator = LookaheadPaginator(comments, settings.BLOG_COMMENTS_PER_PAGE)
+        try:
+            page = paginator.page(self.request.GET.get("comments") or 1)
+        except InvalidPage as exc:
+            raise Http404(str(exc)) from exc
+        kwargs.setdefault("form", CommentForm())
+        return super().get_context_data(comments=page, **kwargs)
+
+
+class CommentCreateView(LoginRequiredMixin, View):
+    """Add a comment, then go back to the post (or show the form again with its errors)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
+        form = CommentForm(request.POST)
+        if not form.is_valid():
+            view = PostDetailView(request=request, kwargs={"slug": slug}, object=post)
+            context = view.get_context_data(object=post, form=form)
+            return render(request, PostDetailView.template_name, context, status=400)
+        comment = comment_create(post=post, author=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+        return HttpResponseRedirect(f"{post.get_absolute_url()}#comment-{comment.pk}")

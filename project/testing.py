@@ -1,0 +1,43 @@
+"""Pytest fixtures shared by every app's tests (loaded with ``-p project.testing``).
+
+The replica aliases are real streaming standbys of the primary. Django's test runner would try to
+create a test database on them, which a read-only standby refuses; instead they are declared test
+mirrors (so no test flushes them) and then pointed back at the standby server itself, where the
+test database appears by replication.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Create the test database on the primary, then connect each replica alias to its standby copy."""
+    test_name = connections["default"].settings_dict["NAME"]
+    with django_db_blocker.unblock():
+        for alias in settings.REPLICA_DATABASES:
+            config = copy.deepcopy(settings.DATABASES[alias])
+            config["NAME"] = test_name
+            config.setdefault("TEST", {})["MIRROR"] = "default"
+            connections[alias].close()
+            connections[alias].settings_dict = connections.settings[alias] = config
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy (replication, workers); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
