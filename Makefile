@@ -33,7 +33,7 @@ services-down: ## stop the replica and anything else services started
 	deploy/services.sh down
 
 test: install services ## set everything up and run the whole suite on the real services
-	deploy/install-chromium.sh
+	deploy/apt-install.sh chromium=chromium
 	$(BIN)/pytest
 
 test-fast: install services ## the suite without browser tests

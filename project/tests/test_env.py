@@ -165,3 +165,16 @@ def test_debug_toolbar_is_never_loaded_with_debug_off(tmp_path: Path) -> None:
     )
     assert off.stdout.split() == ["False", "False"]
     assert on.stdout.split() == ["True", "True"]
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+
+    read = set(
+        re.findall(
+            r'env_(?:str|bool|int|float|list)\(\s*"([A-Z_]+)"', (BASE_DIR / "project" / "settings.py").read_text()
+        )
+    )
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))
+    assert read, "the settings read variables through the env helpers"
+    assert read - documented == set()

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a last line of JSON with its figures and a baseline from the same run."""
