@@ -217,6 +217,8 @@ BACKGROUND_CACHE_LOCK_SECONDS = env_int("BACKGROUND_CACHE_LOCK_SECONDS", 300, mi
 # After the broker refused a refresh, requests for that key skip enqueueing for this long, so
 # only one request per key per interval waits on a broken broker.
 BACKGROUND_CACHE_BROKER_RETRY_SECONDS = env_int("BACKGROUND_CACHE_BROKER_RETRY_SECONDS", 10, minimum=1)
+# Seconds a request may wait for the broker when enqueueing a refresh, before serving the value it has.
+BACKGROUND_CACHE_BROKER_TIMEOUT = env_float("BACKGROUND_CACHE_BROKER_TIMEOUT", 1.0, minimum=0.01)
 
 # --- Celery ----------------------------------------------------------------------------------
 
