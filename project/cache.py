@@ -237,7 +237,11 @@ class BackgroundCachedFunction(Generic[P, R]):
         return self._enqueue_once(self.cache, self._key(encoded), encoded, seen=None, force=True)
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        """Forget the value, so the next read is a miss (computed then, or the default)."""
+        """Forget the value, so the next read is a miss (computed then, or the default).
+
+        A refresh already running may still store a value computed before your write; call this
+        (or ``refresh_now``) from ``transaction.on_commit`` so at least the read it triggers is new.
+        """
         key = self._key(self._encode(args, kwargs))
         self.cache.delete_many([key, self._lock_key(key)])
 
