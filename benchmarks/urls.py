@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from project.cache import background_cached
 from project.urls import urlpatterns as site_urlpatterns
+
+# make bench-cache: a function as slow as a real aggregation, and how often its values go stale.
+SLOW_SECONDS = 0.3
+CACHE_REFRESH_SECONDS = int(os.environ.get("BENCH_CACHE_REFRESH_SECONDS", "3"))
+COMPUTATIONS_KEY = "bench:cache:computations"  # a Redis hash: key -> times computed
 
 
 def bare_json(request: HttpRequest) -> JsonResponse:
@@ -13,7 +26,51 @@ def bare_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "items": list(range(20))})
 
 
+def slow_value(key: int) -> dict[str, Any]:
+    """Stand in for a slow aggregation: 300 ms of waiting, then a small result."""
+    time.sleep(SLOW_SECONDS)
+    return {"key": key, "items": list(range(20))}
+
+
+@background_cached(refresh_after=CACHE_REFRESH_SECONDS, on_miss="compute")
+def background_slow_value(key: int) -> dict[str, Any]:
+    """The slow value through the background cache; counts its computations for the benchmark."""
+    redis.Redis.from_url(settings.REDIS_URL).hincrby(COMPUTATIONS_KEY, str(key), 1)
+    return slow_value(key)
+
+
+def cache_naive(request: HttpRequest, key: int) -> JsonResponse:
+    """The talk's "typical" cache: a timeout, and whoever finds it expired waits for the refill."""
+    value = cache.get(f"bench:naive:{key}")
+    if value is None:
+        value = slow_value(key)
+        cache.set(f"bench:naive:{key}", value, timeout=CACHE_REFRESH_SECONDS)
+    return JsonResponse(value)
+
+
+def cache_hit(request: HttpRequest, key: int) -> JsonResponse:
+    """The ceiling: a plain cache hit on a value that never expires (filled by the warm-up request)."""
+    value = cache.get(f"bench:hit:{key}")
+    if value is None:
+        value = slow_value(key)
+        cache.set(f"bench:hit:{key}", value, timeout=None)
+    return JsonResponse(value)
+
+
+def cache_background(request: HttpRequest, key: int) -> JsonResponse:
+    """Ours; the headers let the benchmark count stale windows and enqueued refreshes exactly."""
+    cached = background_slow_value.get(key)
+    response = JsonResponse(cached.value)
+    response["X-Cache-State"] = cached.state
+    response["X-Computed-At"] = cached.computed_at.isoformat() if cached.computed_at else ""
+    response["X-Refresh-Enqueued"] = "1" if cached.refresh_enqueued else "0"
+    return response
+
+
 urlpatterns = [
     path("bench/bare/", bare_json, name="bench-bare"),
+    path("bench/cache/naive/<int:key>/", cache_naive, name="bench-cache-naive"),
+    path("bench/cache/hit/<int:key>/", cache_hit, name="bench-cache-hit"),
+    path("bench/cache/background/<int:key>/", cache_background, name="bench-cache-background"),
     *site_urlpatterns,
 ]

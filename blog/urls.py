@@ -12,4 +12,5 @@ urlpatterns = [
     path("posts/<slug:slug>/comments/", views.CommentCreateView.as_view(), name="comment-create"),
     path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("authors/<str:username>/", views.AuthorView.as_view(), name="author"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
 ]

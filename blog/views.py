@@ -11,10 +11,12 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views import View
+from django.views.generic import TemplateView
 
 from blog.forms import CommentForm
 from blog.models import Comment, Post, PostQuerySet, Tag
 from blog.services import comment_create
+from blog.stats import author_dashboard, home_highlights
 from project.paginators import LookaheadPaginator
 from project.views import DetailView, ListView
 from users.models import User
@@ -40,7 +42,13 @@ class PostListView(ListView):
 
 
 class HomeView(PostListView):
+    """The newest posts, beside popular posts and a tag cloud served from the background cache."""
+
     template_name = "blog/home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # A cache read, never a query: the aggregation runs in the worker.
+        return super().get_context_data(highlights=home_highlights.get(), **kwargs)
 
 
 class TagView(PostListView):
@@ -103,3 +111,13 @@ class CommentCreateView(LoginRequiredMixin, View):
             return render(request, PostDetailView.template_name, context, status=400)
         comment = comment_create(post=post, author=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
         return HttpResponseRedirect(f"{post.get_absolute_url()}#comment-{comment.pk}")
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The logged-in author's totals, from the background cache, with the time they were computed."""
+
+    template_name = "blog/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        author = cast(User, self.request.user)  # LoginRequiredMixin let only a logged-in user through
+        return super().get_context_data(stats=author_dashboard.get(author.pk), **kwargs)

@@ -171,15 +171,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache -----------------------------------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL")
+# Seconds a Redis cache call may wait to connect or answer, and how long to serve misses after an
+# outage is noticed before trying Redis again.
+REDIS_CACHE_TIMEOUT = env_float("REDIS_CACHE_TIMEOUT", 0.5, minimum=0.01)
+REDIS_CACHE_RETRY_AFTER = env_float("REDIS_CACHE_RETRY_AFTER", 5.0, minimum=0.0)
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}.")
+    # Django's own Redis backend (no extra dependency), wrapped so that an outage degrades to
+    # misses instead of 500s (project/cache_backends.py); docs/background-cache.md says why not
+    # django-redis. Short socket timeouts: a cache call must never hold a request for long.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "project.cache_backends.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": None,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+                "socket_timeout": REDIS_CACHE_TIMEOUT,
+                "RETRY_AFTER": REDIS_CACHE_RETRY_AFTER,
+            },
         }
     }
 else:
@@ -195,6 +207,18 @@ else:
     }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# The background-filled cache (project/cache.py). Values never expire on a short timer; this long
+# timeout only bounds garbage (values of arguments nobody asks for any more).
+BACKGROUND_CACHE_KEEP_SECONDS = env_int("BACKGROUND_CACHE_KEEP_SECONDS", 30 * 24 * 3600, minimum=1)
+# How long a queued refresh holds its key's lock if the task never finishes (lost message, dead
+# worker) or fails: at most one refresh per key per this many seconds is retried.
+BACKGROUND_CACHE_LOCK_SECONDS = env_int("BACKGROUND_CACHE_LOCK_SECONDS", 300, minimum=1)
+# After the broker refused a refresh, requests for that key skip enqueueing for this long, so
+# only one request per key per interval waits on a broken broker.
+BACKGROUND_CACHE_BROKER_RETRY_SECONDS = env_int("BACKGROUND_CACHE_BROKER_RETRY_SECONDS", 10, minimum=1)
+# Seconds a request may wait for the broker when enqueueing a refresh, before serving the value it has.
+BACKGROUND_CACHE_BROKER_TIMEOUT = env_float("BACKGROUND_CACHE_BROKER_TIMEOUT", 1.0, minimum=0.01)
 
 # --- Celery ----------------------------------------------------------------------------------
 

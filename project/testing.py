@@ -31,6 +31,18 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
             connections[alias].settings_dict = connections.settings[alias] = config
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Start every test with an empty cache, so no value computed from another test's rows leaks in.
+
+    The cache is the test Redis database (``REDIS_URL``), so this flushes only that database.
+    """
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns something truthy (replication, workers); fail after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from blog.models import Comment, Post
+from blog.stats import author_dashboard, home_highlights
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
 from users.tests.factories import UserFactory
 
@@ -26,14 +29,37 @@ def test_home_page_runs_two_queries_whatever_the_number_of_posts(
     client: Client, django_assert_num_queries, count: int
 ) -> None:
     make_posts(count)
-    # 1: the page of posts with their authors and comment counts, 2: their tags
+    # 1: the page of posts with their authors and comment counts, 2: their tags. The popular posts
+    # and tag cloud are a cache read, never SQL: here a miss, so a refresh is enqueued instead.
     with django_assert_num_queries(2):
         response = client.get(reverse("blog:home"))
     assert response.status_code == 200
     assert len(response.context["posts"]) == count
+    assert response.context["highlights"].state == "miss"
+    assert b"Popular posts and tags are being computed" in response.content
     assert response.context["posts"][0].comment_count == 2
     assert b"2 comments" in response.content
     assert b"postgresql" in response.content
+
+
+def test_home_page_with_fresh_highlights_still_runs_two_queries_and_shows_them(
+    client: Client, django_assert_num_queries
+) -> None:
+    posts = make_posts(3)
+    CommentFactory.create(post=posts[1])
+    home_highlights.refresh_now()
+    # 1: the page of posts, 2: their tags; the fresh highlights come from the cache, adding no SQL.
+    with django_assert_num_queries(2):
+        response = client.get(reverse("blog:home"))
+    highlights = response.context["highlights"]
+    assert highlights.state == "fresh"
+    assert highlights.value["popular_posts"][0]["slug"] == posts[1].slug
+    html = response.content.decode()
+    assert (
+        f'<li><a href="/posts/{posts[1].slug}/">{posts[1].title}</a> <span class="muted">3 comments</span></li>' in html
+    )
+    assert '<li class="weight-5"><a href="/tags/django/" title="3 posts">django</a></li>' in html
+    assert f'Computed <time datetime="{highlights.computed_at.isoformat()}' in html
 
 
 def test_home_page_lists_published_posts_newest_first_and_hides_drafts(client: Client) -> None:
@@ -168,3 +194,50 @@ def test_comment_page_accepts_only_post(client: Client) -> None:
     post = PostFactory.create()
     client.force_login(UserFactory.create())
     assert client.get(reverse("blog:comment-create", kwargs={"slug": post.slug})).status_code == 405
+
+
+def test_dashboard_asks_anonymous_visitors_to_log_in(client: Client) -> None:
+    response = client.get(reverse("blog:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("users:login"))
+
+
+def test_dashboard_computes_on_the_first_visit_then_serves_the_cache_without_sql(
+    client: Client, django_assert_num_queries
+) -> None:
+    author = UserFactory.create()
+    post = PostFactory.create(author=author, title="Most talked about", body="five words in this body")
+    CommentFactory.create_batch(2, post=post)
+    client.force_login(author)
+    # 1: the session, 2: the user; the first-ever visit computes in the request (on_miss="compute"):
+    # 3: published and draft counts, 4: the bodies (word count), 5: comments received,
+    # 6: the most-commented posts
+    with django_assert_num_queries(6):
+        first = client.get(reverse("blog:dashboard"))
+    # 1: the session, 2: the user; the fresh stats are a cache read
+    with django_assert_num_queries(2):
+        second = client.get(reverse("blog:dashboard"))
+    assert (first.context["stats"].state, second.context["stats"].state) == ("miss", "fresh")
+    html = second.content.decode()
+    assert '<dd id="published-posts">1</dd>' in html
+    assert '<dd id="words">5</dd>' in html
+    assert '<dd id="comments-received">2</dd>' in html
+    assert f'<a href="{post.get_absolute_url()}">Most talked about</a> <span class="muted">2 comments</span>' in html
+    assert "Computed <time" in html
+
+
+def test_dashboard_shows_the_stale_value_until_the_worker_refreshes_it(client: Client, monkeypatch) -> None:
+    author = UserFactory.create()
+    PostFactory.create(author=author)
+    client.force_login(author)
+    client.get(reverse("blog:dashboard"))
+    PostFactory.create(author=author)
+    monkeypatch.setattr(author_dashboard, "refresh_after", 0.01)
+    time.sleep(0.02)
+    response = client.get(reverse("blog:dashboard"))
+    assert response.context["stats"].state == "stale"
+    assert response.context["stats"].refresh_enqueued
+    assert '<dd id="published-posts">1</dd>' in response.content.decode()
+    assert "a refresh is on its way" in response.content.decode()
+    author_dashboard.invalidate(author.pk)
+    assert '<dd id="published-posts">2</dd>' in client.get(reverse("blog:dashboard")).content.decode()
