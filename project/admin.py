@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Model
+from django.http import HttpRequest
+
+from project.models import KilledQuery
 
 
 class ModelAdmin(admin.ModelAdmin):
@@ -30,3 +33,22 @@ class ModelAdmin(admin.ModelAdmin):
                 and field.name not in self.autocomplete_fields
                 and field.name not in getattr(self, "filter_horizontal", ())
             )
+
+
+@admin.register(KilledQuery)
+class KilledQueryAdmin(ModelAdmin):
+    """The query killer's audit trail: read-only, since it records what happened."""
+
+    list_display = ("killed_at", "action", "database", "duration", "role", "application_name", "client_address", "pid")
+    list_filter = ("action", "database")
+    search_fields = ("=role", "=application_name")
+    ordering = ("-killed_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
