@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import psycopg
 import redis
@@ -112,7 +113,7 @@ class Session:
     def _run(self) -> None:
         started = time.monotonic()
         try:
-            self.connection.execute(self.sql)  # type: ignore[arg-type]  # built from numbers above
+            self.connection.execute(self.sql)
             self.outcome = "finished"
         except psycopg.Error as exc:
             self.outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
@@ -151,12 +152,12 @@ def count_audit_rows(db: psycopg.Connection[tuple[int]]) -> int:
     return int(row[0]) if row else 0
 
 
-def start(args: list[str], process_type: str, env: dict[str, str], out: object) -> subprocess.Popen[bytes]:
+def start(args: list[str], process_type: str, env: dict[str, str], out: IO[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", *args],
         cwd=BASE_DIR,
         env={**env, "DJANGO_PROCESS_TYPE": process_type},
-        stdout=out,  # type: ignore[arg-type]
+        stdout=out,
         stderr=subprocess.STDOUT,
     )
 
