@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from pytest_django import DjangoAssertNumQueries
 from project.admin import ModelAdmin
 from project.celery import app
 from project.models import KilledQuery
+from project.tests.factories import KilledQueryFactory
 from project.tests.test_env import PRODUCTION, run_check
 from project.tests.test_querykiller import THRESHOLD, Victim, past_threshold
 from users.tests.factories import StaffFactory
@@ -206,17 +206,7 @@ def test_the_admin_lists_kills_read_only(client: Client, django_assert_num_queri
     assert isinstance(admin.site._registry[KilledQuery], ModelAdmin)
     client.force_login(StaffFactory.create())
     for pid in (101, 102):
-        KilledQuery.objects.create(
-            database="default",
-            server="db:5432/blog",
-            pid=pid,
-            role="blog",
-            application_name="django-web",
-            client_address="10.0.0.5",
-            duration=timedelta(seconds=31.5),
-            query="SELECT pg_sleep(60)",
-            action=KilledQuery.Action.CANCELLED,
-        )
+        KilledQueryFactory.create(pid=pid)
     url = reverse("admin:project_killedquery_changelist")
     # 1: the session, 2: the user, 3: the filtered count, 4: the page of kills
     with django_assert_num_queries(4):
