@@ -222,6 +222,19 @@ def test_a_dry_run_reports_but_kills_nothing_and_stores_and_sends_nothing(
     assert mail.outbox == []
 
 
+def test_with_query_killer_dry_run_set_the_scheduled_task_only_reports(
+    victims: list[Victim], admins: SettingsWrapper
+) -> None:
+    admins.QUERY_KILLER_MAX_SECONDS = THRESHOLD
+    admins.QUERY_KILLER_DRY_RUN = True
+    sleeper = victim(victims, "SELECT pg_sleep(60)")
+    past_threshold(sleeper)
+    assert kill_long_queries_task() == "Dry run: 1 statement(s) over 1 s would be cancelled."
+    assert sleeper.state() == "active"
+    assert KilledQuery.objects.count() == 0
+    assert mail.outbox == []
+
+
 def test_one_email_per_run_lists_every_kill_oldest_first_and_an_idle_run_sends_none(
     victims: list[Victim], admins: SettingsWrapper
 ) -> None:

@@ -74,6 +74,13 @@ def test_the_interval_comes_from_query_killer_interval_seconds() -> None:
     assert result.stdout.strip() == "7.0", result.stderr
 
 
+def test_query_killer_enabled_off_takes_it_off_the_schedule() -> None:
+    result = run_python(
+        "from django.conf import settings as s; print(sorted(s.CELERY_BEAT_SCHEDULE))", {"QUERY_KILLER_ENABLED": "0"}
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def test_a_real_beat_enqueues_the_task_on_the_querykiller_queue_each_interval(tmp_path: Path) -> None:
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete("querykiller")
