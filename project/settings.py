@@ -259,7 +259,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
 CELERY_TIMEZONE = "UTC"
 # Modules with tasks beyond each app's tasks.py.
 CELERY_IMPORTS = ["project.querykiller"]
-# The query killer has a queue of its own, so a worker busy with slow tasks cannot delay it.
+# The query killer has a queue of its own: it never waits behind a backlog of other tasks, and can
+# have a worker of its own (`celery worker -Q querykiller`) so that slow tasks cannot delay it.
 CELERY_TASK_ROUTES: dict[str, dict[str, Any]] = {"project.querykiller.*": {"queue": "querykiller"}}
 
 # --- Query killer ----------------------------------------------------------------------------
