@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean
+.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -53,6 +53,8 @@ bench: install services ## HTTP benchmark: home page, post page and a bare Djang
 
 bench-cache: install services ## background-filled cache vs request-path refill vs plain hit (gunicorn + a Celery worker)
 	$(BIN)/python -m benchmarks.cache
+demo-querykiller: install services ## beat + worker kill a long query within interval + grace; mail counted
+	$(BIN)/python -m benchmarks.querykiller
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var

@@ -121,6 +121,13 @@ AUTH_PASSWORD_VALIDATORS = [
 def _database(variable: str, url: str) -> dict[str, Any]:
     config = parse_database_url(variable, url, base_dir=BASE_DIR)
     if config["ENGINE"].endswith("postgresql"):
+        # Every connection says which kind of process opened it (the query killer protects some
+        # by name) and carries that kind's timeouts; libpq applies them at connect, so they cost
+        # no query per request. See docs/querykiller.md for how the layers relate.
+        config["OPTIONS"].setdefault("application_name", DATABASE_APPLICATION_NAME)
+        config["OPTIONS"]["options"] = " ".join(
+            filter(None, [config["OPTIONS"].get("options"), DATABASE_SESSION_OPTIONS])
+        )
         # psycopg 3's pool (Django 5.1+) instead of persistent connections: each process keeps a
         # few warm connections and hands them out per request. CONN_MAX_AGE must stay 0 with it.
         if DATABASE_POOL:
@@ -135,6 +142,31 @@ def _database(variable: str, url: str) -> dict[str, Any]:
         config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
     return config
 
+
+# Which kind of process this is: project/wsgi.py and asgi.py say "web", `manage.py runall` (and
+# compose) say "worker" or "beat" for Celery; anything else (migrate, shell, cron) is a "command".
+PROCESS_TYPES = ("web", "worker", "beat", "command")
+DJANGO_PROCESS_TYPE = env_str("DJANGO_PROCESS_TYPE", "command")
+if DJANGO_PROCESS_TYPE not in PROCESS_TYPES:
+    raise ImproperlyConfigured(
+        f"DJANGO_PROCESS_TYPE must be one of {', '.join(PROCESS_TYPES)}, not {DJANGO_PROCESS_TYPE!r}."
+    )
+DATABASE_APPLICATION_NAME = f"django-{DJANGO_PROCESS_TYPE}"
+# statement_timeout, in seconds (0 = none), per kind of process. A web request's query is cut off a
+# little before the query killer's threshold; workers do slower work on purpose and get longer;
+# commands (migrations, data fixes) run under an operator's eye and get none.
+DATABASE_STATEMENT_TIMEOUT = {
+    "web": env_float("DATABASE_STATEMENT_TIMEOUT_WEB", 25.0, minimum=0),
+    "worker": env_float("DATABASE_STATEMENT_TIMEOUT_WORKER", 300.0, minimum=0),
+    "beat": env_float("DATABASE_STATEMENT_TIMEOUT_WORKER", 300.0, minimum=0),
+    "command": env_float("DATABASE_STATEMENT_TIMEOUT_COMMAND", 0.0, minimum=0),
+}[DJANGO_PROCESS_TYPE]
+# A transaction left open and idle holds its locks and row snapshots: end its session after this.
+DATABASE_IDLE_IN_TRANSACTION_TIMEOUT = env_float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", 60.0, minimum=0)
+DATABASE_SESSION_OPTIONS = (
+    f"-c statement_timeout={round(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+    f" -c idle_in_transaction_session_timeout={round(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT * 1000)}"
+)
 
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
@@ -237,10 +269,12 @@ if not CELERY_BROKER_URL:
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Broadcast exchanges (remote control); kombu's default is ./control in the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     # The one side effect of this module: the embedded default's folders must exist for every
     # entry point (runserver, the worker, beat, manage.py commands) before any of them starts.
-    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed"):
+    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
         _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -249,6 +283,38 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
 CELERY_TIMEZONE = "UTC"
+# Modules with tasks beyond each app's tasks.py.
+CELERY_IMPORTS = ["project.querykiller"]
+# The query killer has a queue of its own: it never waits behind a backlog of other tasks, and can
+# have a worker of its own (`celery worker -Q querykiller`) so that slow tasks cannot delay it.
+CELERY_TASK_ROUTES: dict[str, dict[str, Any]] = {"project.querykiller.*": {"queue": "querykiller"}}
+
+# --- Query killer ----------------------------------------------------------------------------
+
+# Every QUERY_KILLER_INTERVAL_SECONDS, stop statements of this site's databases (primary and
+# replicas) running longer than QUERY_KILLER_MAX_SECONDS: cancel, then terminate after the grace
+# period. Sessions of a protected role or application_name are never touched. See
+# project/querykiller.py and docs/querykiller.md.
+QUERY_KILLER_ENABLED = env_bool("QUERY_KILLER_ENABLED", True)
+QUERY_KILLER_DRY_RUN = env_bool("QUERY_KILLER_DRY_RUN", False)
+QUERY_KILLER_MAX_SECONDS = env_float("QUERY_KILLER_MAX_SECONDS", 30.0, minimum=0.1)
+QUERY_KILLER_INTERVAL_SECONDS = env_float("QUERY_KILLER_INTERVAL_SECONDS", 10.0, minimum=1.0)
+QUERY_KILLER_GRACE_SECONDS = env_float("QUERY_KILLER_GRACE_SECONDS", 5.0, minimum=0)
+QUERY_KILLER_KILL_LOCK_WAITERS = env_bool("QUERY_KILLER_KILL_LOCK_WAITERS", False)
+QUERY_KILLER_PROTECTED_ROLES = env_list("QUERY_KILLER_PROTECTED_ROLES")
+QUERY_KILLER_PROTECTED_APPLICATION_NAMES = env_list(
+    "QUERY_KILLER_PROTECTED_APPLICATION_NAMES",
+    ["django-querykiller", "django-worker", "django-command", "pg_dump", "pg_restore"],
+)
+if QUERY_KILLER_ENABLED and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Not scheduled on SQLite, where there is nothing to kill (`manage.py querykiller` says so).
+    CELERY_BEAT_SCHEDULE["query-killer"] = {
+        "task": "project.querykiller.kill_long_queries_task",
+        "schedule": QUERY_KILLER_INTERVAL_SECONDS,
+        # A run that waited longer than an interval (worker down, then back) is dropped, not
+        # replayed in a burst: the next one is due anyway.
+        "options": {"queue": "querykiller", "expires": QUERY_KILLER_INTERVAL_SECONDS},
+    }
 
 # --- Email -----------------------------------------------------------------------------------
 

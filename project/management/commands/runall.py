@@ -7,6 +7,7 @@ docker-compose.yml); here one terminal is enough.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -64,7 +65,11 @@ class Command(BaseCommand):
             ],
             "beat": [python, "-m", "celery", "-A", "project", "beat", "-l", "info"],
         }
-        processes = {name: subprocess.Popen(command) for name, command in commands.items()}
+        # Each child says what it is, for its database timeouts and application_name.
+        processes = {
+            name: subprocess.Popen(command, env={**os.environ, "DJANGO_PROCESS_TYPE": name})
+            for name, command in commands.items()
+        }
         self.stdout.write(f"Started {', '.join(f'{n} (pid {p.pid})' for n, p in processes.items())}. Ctrl-C stops all.")
 
         stopping = False
