@@ -138,3 +138,5 @@ def test_worker_and_beat_run_and_one_interrupt_stops_all(
         if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
     ]
     assert alive == []
+    # Everything the embedded default writes stays in DJANGO_VAR_DIR (kombu's default ./control did not).
+    assert not (BASE_DIR / "control").exists()
