@@ -169,8 +169,9 @@ def test_every_service_the_settings_point_at_exists_and_is_what_it_claims(compos
         replica_env["REPLICATION_USER"],
         replica_env["REPLICATION_PASSWORD"],
     )
-    assert "./deploy/postgres/primary-init.sh:/docker-entrypoint-initdb.d/10-replication.sh:ro" in (
-        services["postgres-primary"]["volumes"]
+    assert (
+        "./deploy/postgres/primary-init.sh:/docker-entrypoint-initdb.d/10-replication.sh:ro"
+        in (services["postgres-primary"]["volumes"])
     )
 
 
@@ -320,7 +321,9 @@ def test_nginx_template_serves_static_files_and_balances_over_web(compose: dict[
     assert "set $web_upstream http://${WEB_UPSTREAM};" in template and "proxy_pass $web_upstream;" in template
     host, port = env["WEB_UPSTREAM"].split(":")
     assert host == "web" and compose["services"]["web"]["expose"] == [port]
-    gunicorn_default = re.search(r'"GUNICORN_BIND", "[\d.]+:(\d+)"', (BASE_DIR / "deploy" / "gunicorn.conf.py").read_text())
+    gunicorn_default = re.search(
+        r'"GUNICORN_BIND", "[\d.]+:(\d+)"', (BASE_DIR / "deploy" / "gunicorn.conf.py").read_text()
+    )
     assert gunicorn_default and gunicorn_default.group(1) == port
     # Static files: Django's STATIC_URL, from where the Dockerfile copies collectstatic's output.
     from django.conf import settings

@@ -13,6 +13,7 @@ container host names for the local test services.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -21,7 +22,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,7 +185,9 @@ def healthcheck(compose: dict[str, Any], service: str, port: int) -> subprocess.
 
 def wait_until_healthy(compose: dict[str, Any], log: Path) -> None:
     try:
-        wait_for(lambda: healthcheck(compose, "postgres-replica", REPLICA_PORT).returncode == 0, timeout=60, interval=0.5)
+        wait_for(
+            lambda: healthcheck(compose, "postgres-replica", REPLICA_PORT).returncode == 0, timeout=60, interval=0.5
+        )
     except AssertionError:
         pytest.fail(f"the replica did not become healthy:\n{log.read_text()[-3000:]}")
 
@@ -209,12 +211,14 @@ def test_primary_init_and_replica_entrypoint_make_a_streaming_replica(compose: d
     # Streaming, through the slot named in docker-compose.yml.
     slot = compose["services"]["postgres-replica"]["environment"]["REPLICATION_SLOT"]
     wait_for(
-        lambda: sql(
-            PRIMARY_PORT,
-            pg_dir,
-            f"SELECT r.state FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = '{slot}'",
-        )
-        == "streaming",
+        lambda: (
+            sql(
+                PRIMARY_PORT,
+                pg_dir,
+                f"SELECT r.state FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = '{slot}'",
+            )
+            == "streaming"
+        ),
         timeout=30,
     )
     sql(PRIMARY_PORT, pg_dir, "CREATE TABLE after_clone (n int); INSERT INTO after_clone VALUES (42)")
@@ -241,7 +245,9 @@ def test_replica_entrypoint_refuses_to_start_without_its_settings(tmp_path: Path
     env = {"PATH": os.environ["PATH"], "PGDATA": str(tmp_path / "data")}
     missing_host = run([script], env=env)
     assert missing_host.returncode != 0 and "PRIMARY_HOST must name the primary" in missing_host.stderr
-    bad_slot = run([script], env={**env, "PRIMARY_HOST": "x", "REPLICATION_PASSWORD": "x", "REPLICATION_SLOT": "Bad-Slot"})
+    bad_slot = run(
+        [script], env={**env, "PRIMARY_HOST": "x", "REPLICATION_PASSWORD": "x", "REPLICATION_SLOT": "Bad-Slot"}
+    )
     assert bad_slot.returncode == 1 and "REPLICATION_SLOT must be lower-case" in bad_slot.stderr
     assert not (tmp_path / "data").exists(), "nothing was touched"
 
@@ -316,19 +322,24 @@ def get(url: str) -> tuple[int, str]:
 def two_webs(site_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Two copies of the web entrypoint started at once on the empty database, as --scale web=2 does."""
     logs = tmp_path_factory.mktemp("web-logs")
-    processes, bases = [], []
+    processes: list[subprocess.Popen[str]] = []
+    bases: list[str] = []
     for number in (1, 2):
         port = free_port()
         env = {**site_env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         with (logs / f"web{number}.log").open("w") as log:
             processes.append(
                 subprocess.Popen(
-                    [str(BASE_DIR / "deploy/web-entrypoint.sh")], env=env, stdout=log, stderr=subprocess.STDOUT
+                    [str(BASE_DIR / "deploy/web-entrypoint.sh")],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 )
             )
         bases.append(f"http://127.0.0.1:{port}")
 
-    def serving(base: str, process: subprocess.Popen[Any]) -> bool:
+    def serving(base: str, process: subprocess.Popen[str]) -> bool:
         if process.poll() is not None:
             pytest.fail("a web entrypoint exited:\n" + "\n".join(p.read_text()[-3000:] for p in logs.iterdir()))
         try:
@@ -337,7 +348,7 @@ def two_webs(site_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
             return False
 
     for base, process in zip(bases, processes, strict=True):
-        wait_for(lambda base=base, process=process: serving(base, process), timeout=180, interval=0.5)
+        wait_for(functools.partial(serving, base, process), timeout=180, interval=0.5)
     yield bases
     for process in processes:
         stop(process)
@@ -399,19 +410,26 @@ def service_healthcheck(compose: dict[str, Any], service: str, env: dict[str, st
     return run(healthcheck_shell(compose["services"][service]["healthcheck"]["test"]), env=env, cwd=BASE_DIR)
 
 
+def wait_for_log(log: Path, *texts: str) -> None:
+    try:
+        wait_for(lambda: all(text in log.read_text() for text in texts), timeout=60, interval=0.5)
+    except AssertionError:
+        pytest.fail(f"{log.name} never showed {texts}:\n{log.read_text()[-4000:]}")
+
+
 def test_worker_and_beat_commands_answer_their_healthchecks_and_the_worker_runs_tasks(
     compose: dict[str, Any], two_webs: list[str], site_env: dict[str, str], tmp_path: Path
 ) -> None:
     from project.celery import app
 
-    with app.connection_for_write(url=site_env["CELERY_BROKER_URL"]) as connection:
-        for queue in ("celery", "querykiller"):
-            connection.default_channel.queue_purge(queue)
+    app.control.purge()  # the test broker is this slot's, like site_env's
     # Nothing answers yet: the healthchecks can fail.
     assert service_healthcheck(compose, "worker", site_env).returncode != 0
     assert service_healthcheck(compose, "beat", site_env).returncode != 0
 
-    worker = compose_process(compose, "worker", site_env, tmp_path / "worker.log", {"--concurrency=2": "--concurrency=1"})
+    worker = compose_process(
+        compose, "worker", site_env, tmp_path / "worker.log", {"--concurrency=2": "--concurrency=1"}
+    )
     beat = compose_process(
         compose,
         "beat",
@@ -431,12 +449,12 @@ def test_worker_and_beat_commands_answer_their_healthchecks_and_the_worker_runs_
         )
         created = run([sys.executable, "manage.py", "shell", "-c", create], env=site_env, cwd=BASE_DIR)
         assert created.returncode == 0, created.stderr
-        recipient = created.stdout.strip()
+        recipient = created.stdout.strip().splitlines()[-1]  # after the shell's own auto-import notice
         log = tmp_path / "worker.log"
-        wait_for(lambda: "Compose says hello." in log.read_text() and f"To: {recipient}" in log.read_text(), timeout=60)
+        wait_for_log(log, "Compose says hello.", f"To: {recipient}")
         # And a task sent to the query killer's queue runs too.
         sent = app.send_task("blog.notify_author_of_comment", args=[10**9], queue="querykiller")
-        wait_for(lambda: f"Task blog.notify_author_of_comment[{sent.id}] succeeded" in log.read_text(), timeout=60)
+        wait_for_log(log, f"Task blog.notify_author_of_comment[{sent.id}] succeeded")
     finally:
         stop(worker)
         stop(beat)
