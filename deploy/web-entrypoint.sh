@@ -1,9 +1,16 @@
 #!/usr/bin/env sh
-# The web container: apply migrations, seed demo data on a first start if asked, then serve with gunicorn.
+# The web service: prepare the database, then serve the site with gunicorn.
+#
+# `manage.py prepare` migrates under a PostgreSQL advisory lock, so every copy of a scaled web
+# service can run this file: the first applies the migrations, the others wait and find none left.
+# SEED_DEMO_ON_FIRST_START=1 seeds the demo data when the database has no post yet (compose sets it).
+# The tests run this same file natively against the test services.
 set -eu
-python manage.py migrate --noinput
-python manage.py createcachetable
-if [ "${SEED_DEMO_ON_FIRST_START:-0}" = 1 ]; then
-  python manage.py seed_demo --if-empty
-fi
+cd "$(dirname "$0")/.."
+
+case "${SEED_DEMO_ON_FIRST_START:-0}" in
+  1) python manage.py prepare --seed-demo ;;
+  0 | "") python manage.py prepare ;;
+  *) echo "web-entrypoint: SEED_DEMO_ON_FIRST_START must be 0 or 1, not '$SEED_DEMO_ON_FIRST_START'" >&2; exit 2 ;;
+esac
 exec gunicorn -c deploy/gunicorn.conf.py project.wsgi
