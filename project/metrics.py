@@ -36,17 +36,18 @@ HTTP_REQUEST_SECONDS = Histogram(
     ["route", "method", "status"],
     buckets=LATENCY_BUCKETS,
 )
-HTTP_REQUEST_QUERIES = Histogram(
-    "http_request_queries",
-    "SQL queries run by one request, on every database alias.",
+# SQL per request as counters: their rate divided by the request rate is the mean per request, and
+# a counter costs one memory-mapped write per request where a histogram costs two plus a bucket search
+# (the middleware must stay within 5 % of a bare request). The Performance page has the same means.
+HTTP_REQUEST_QUERIES = Counter(
+    "http_request_queries_total",
+    "SQL queries run by requests, on every database alias.",
     ["route", "method"],
-    buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100, 200),
 )
-HTTP_REQUEST_SQL_SECONDS = Histogram(
-    "http_request_sql_duration_seconds",
-    "Time one request spent waiting for SQL, on every database alias.",
+HTTP_REQUEST_SQL_SECONDS = Counter(
+    "http_request_sql_seconds_total",
+    "Time requests spent waiting for SQL, on every database alias.",
     ["route", "method"],
-    buckets=LATENCY_BUCKETS,
 )
 
 # Celery, recorded by the task signal handlers in project.monitoring. Queue lengths are read from the
