@@ -59,7 +59,9 @@ def main() -> None:
             )
             bases[variant] = stack.enter_context(gunicorn(env, workers=2))
         for number in range(1, rounds + 1):
-            for variant, base in bases.items():
+            # Alternate which goes first, so neither always follows the other's load.
+            order = list(bases.items()) if number % 2 else list(reversed(bases.items()))
+            for variant, base in order:
                 cpu_before = server_cpu_seconds(base)
                 figures = wrk(base + path, seconds=seconds)
                 figures["cpu_us_per_request"] = 1e6 * (server_cpu_seconds(base) - cpu_before) / figures["requests"]

@@ -113,8 +113,9 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
         self.slow_seconds = settings.MONITORING_SLOW_REQUEST_MS / 1000
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
-        # Labelled instruments by (route, method, status): labels() takes a lock and builds a key.
-        self.instruments: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        # Labelled instruments and the Performance page's series name by (route, method, status):
+        # labels() takes a lock and builds a key, too slow to call three times per request.
+        self.instruments: dict[tuple[str, str, str], tuple[Any, Any, Any, str]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         stats = QueryStats()
@@ -138,14 +139,15 @@ class RequestMetricsMiddleware:
                 HTTP_REQUEST_SECONDS.labels(route, method, status),
                 HTTP_REQUEST_QUERIES.labels(route, method),
                 HTTP_REQUEST_SQL_SECONDS.labels(route, method),
+                f"{method} {route}",
             )
-        latency, queries, sql_seconds = instruments
+        latency, queries, sql_seconds, series = instruments
         latency.observe(duration)
         if stats.count:
             queries.inc(stats.count)
             sql_seconds.inc(stats.seconds)
         recorder.record(
-            f"{method} {route}",
+            series,
             duration * 1000,
             error=response.status_code >= 500,
             queries=stats.count,
