@@ -246,8 +246,8 @@ def celery_queue_lengths() -> dict[str, int]:
     from project.celery import app
 
     lengths = {}
-    with app.connection_for_read(settings.CELERY_BROKER_URL) as connection:
-        connection.ensure_connection(max_retries=1)
+    with app.connection_for_read(settings.CELERY_BROKER_URL, connect_timeout=2) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0)  # answer fast; Prometheus retries
         channel: Any = connection.default_channel  # kombu's virtual channel (Redis, filesystem)
         for queue in settings.MONITORING_CELERY_QUEUES:
             try:
@@ -456,8 +456,8 @@ def check_cache() -> dict[str, Any]:
 def check_broker() -> dict[str, Any]:
     from project.celery import app
 
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
-        connection.ensure_connection(max_retries=1)
+    with app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=2) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0)  # a probe answers fast
     return {}
 
 
