@@ -100,7 +100,7 @@ def main() -> None:
         for variant in runs:
             metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-metrics-{variant}-"))
             env = bench_env(
-                PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+                MONITORING_METRICS_DIR=metrics_dir,
                 BENCH_WITHOUT_MONITORING="1" if variant == "without" else "0",
                 GUNICORN_MAX_REQUESTS="0",  # no worker recycling in the middle of a measurement
             )
@@ -120,7 +120,7 @@ def main() -> None:
     log("in-process: Django's WSGI handler with and without the middleware")
     measured = subprocess.run(
         [sys.executable, "-m", "benchmarks.monitoring", "--in-process", path],
-        env=bench_env(PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="bench-metrics-in-process-")),
+        env=bench_env(MONITORING_METRICS_DIR=tempfile.mkdtemp(prefix="bench-metrics-in-process-")),
         capture_output=True,
         text=True,
         check=True,

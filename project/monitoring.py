@@ -7,7 +7,7 @@
   slow request as one structured line.
 - Celery's task signals record task runtimes and failures the same way.
 - ``/metrics`` adds up the metrics of every process (prometheus_client's multi-process mode, see
-  ``PROMETHEUS_MULTIPROC_DIR`` in the settings) plus the Celery queue lengths read from the broker at
+  ``MONITORING_METRICS_DIR`` in the settings) plus the Celery queue lengths read from the broker at
   scrape time; it answers staff, a bearer token or allow-listed networks only.
 - ``/healthz`` says the process is up; ``/readyz`` checks the primary, each replica's replay lag,
   the cache and the broker, and names each in its JSON body.
@@ -15,15 +15,20 @@
 
 from __future__ import annotations
 
+import atexit
+import bisect
 import contextvars
 import functools
+import glob
 import hmac
 import ipaddress
 import json
 import logging
+import math
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,7 @@ from project.metrics import (
     HTTP_REQUEST_QUERIES,
     HTTP_REQUEST_SECONDS,
     HTTP_REQUEST_SQL_SECONDS,
+    LATENCY_BUCKETS,
 )
 from project.performance import recorder
 
@@ -103,6 +109,63 @@ def _install_query_counter(sender: Any, connection: BaseDatabaseWrapper, **kwarg
         connection.execute_wrappers.append(count_query)
 
 
+class RequestObservations:
+    """Add request measurements up in memory; hand them to the Prometheus instruments in bulk.
+
+    In multi-process mode one histogram observation is a lock and two memory-mapped writes, several
+    microseconds; three instruments per request cost more than the rest of the middleware. So each
+    request only adds into a list here, and the totals reach the instruments at most a second later
+    (from the next request), when /metrics is read, before the Performance figures are flushed (every
+    ``MONITORING_FLUSH_SECONDS``, so an idle process catches up too) and at exit.
+    """
+
+    def __init__(self) -> None:
+        self._upper_bounds = [*LATENCY_BUCKETS, math.inf]
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        # (route, method, status) -> [count per latency bucket, seconds, queries, SQL seconds]
+        self._pending: dict[tuple[str, str, str], list[Any]] = {}
+        self._applied_at = time.monotonic()
+
+    def add(self, key: tuple[str, str, str], seconds: float, queries: int, sql_seconds: float) -> None:
+        bucket = bisect.bisect_left(self._upper_bounds, seconds)  # the first bound >= seconds, like observe()
+        with self._lock:
+            entry = self._pending.get(key)
+            if entry is None:
+                entry = self._pending[key] = [[0] * len(self._upper_bounds), 0.0, 0, 0.0]
+            entry[0][bucket] += 1
+            entry[1] += seconds
+            entry[2] += queries
+            entry[3] += sql_seconds
+        if time.monotonic() - self._applied_at >= 1.0:
+            self.apply()
+
+    def apply(self) -> None:
+        """Record what was added since the last call into the Prometheus instruments."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._applied_at = time.monotonic()
+        for (route, method, status), (buckets, seconds, queries, sql_seconds) in pending.items():
+            latency = HTTP_REQUEST_SECONDS.labels(route, method, status)
+            # prometheus_client has no public "observe n times"; these are the two values observe()
+            # itself increments (the sum, and the count of the bucket the value falls in).
+            latency._sum.inc(seconds)
+            for index, count in enumerate(buckets):
+                if count:
+                    latency._buckets[index].inc(count)
+            if queries:
+                HTTP_REQUEST_QUERIES.labels(route, method).inc(queries)
+                HTTP_REQUEST_SQL_SECONDS.labels(route, method).inc(sql_seconds)
+
+
+request_observations = RequestObservations()
+recorder.before_flush.append(request_observations.apply)
+atexit.register(request_observations.apply)
+
+
 class RequestMetricsMiddleware:
     """Record latency, status class, SQL count and SQL time per route and method; log slow requests.
 
@@ -113,9 +176,8 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
         self.slow_seconds = settings.MONITORING_SLOW_REQUEST_MS / 1000
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
-        # Labelled instruments and the Performance page's series name by (route, method, status):
-        # labels() takes a lock and builds a key, too slow to call three times per request.
-        self.instruments: dict[tuple[str, str, str], tuple[Any, Any, Any, str]] = {}
+        # The Performance page's series name by (route, method, status), built once.
+        self.series: dict[tuple[str, str, str], str] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         stats = QueryStats()
@@ -132,26 +194,13 @@ class RequestMetricsMiddleware:
     def record(self, request: HttpRequest, response: HttpResponse, duration: float, stats: QueryStats) -> None:
         route = self.route(request)
         method = request.method if request.method in METHODS else "other"
-        status = f"{response.status_code // 100}xx"
-        instruments = self.instruments.get((route, method, status))
-        if instruments is None:
-            instruments = self.instruments[route, method, status] = (
-                HTTP_REQUEST_SECONDS.labels(route, method, status),
-                HTTP_REQUEST_QUERIES.labels(route, method),
-                HTTP_REQUEST_SQL_SECONDS.labels(route, method),
-                f"{method} {route}",
-            )
-        latency, queries, sql_seconds, series = instruments
-        latency.observe(duration)
-        if stats.count:
-            queries.inc(stats.count)
-            sql_seconds.inc(stats.seconds)
+        key = (route, method, f"{response.status_code // 100}xx")
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = f"{method} {route}"
+        request_observations.add(key, duration, stats.count, stats.seconds)
         recorder.record(
-            series,
-            duration * 1000,
-            error=response.status_code >= 500,
-            queries=stats.count,
-            sql_ms=stats.seconds * 1000,
+            series, duration * 1000, error=response.status_code >= 500, queries=stats.count, sql_ms=stats.seconds * 1000
         )
         if duration >= self.slow_seconds:
             log_slow_request(
@@ -283,14 +332,25 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 
 
 def metrics_registry() -> CollectorRegistry:
-    """Collect every process's metrics from the multi-process folder, plus the queue lengths."""
+    """Collect every process's metrics from the metrics folder of every host, plus the queue lengths."""
+    request_observations.apply()  # this process's last second too
     registry = CollectorRegistry()
     if multiprocess_mode():
-        multiprocess.MultiProcessCollector(registry)
+        registry.register(AllHostsCollector(settings.MONITORING_METRICS_DIR))
     else:  # only if something imported prometheus_client before the settings (the system check says so)
         registry.register(_ProcessRegistry())
     registry.register(CeleryQueueCollector())
     return registry
+
+
+class AllHostsCollector(Collector):
+    """Add up the multi-process files of every host's subfolder (prometheus_client's own merge)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def collect(self) -> Iterable[Any]:
+        return multiprocess.MultiProcessCollector.merge(sorted(glob.glob(str(self.root / "*" / "*.db"))))
 
 
 class _ProcessRegistry(Collector):
@@ -316,8 +376,9 @@ def multiprocess_mode() -> bool:
 def remove_dead_process_files(directory: Path | str) -> int:
     """Delete the metrics files of processes that no longer run (a previous run's); return how many.
 
-    Called when gunicorn's master starts and by ``manage.py runall``: counters then start from zero
-    with the new run, and the folder does not grow across restarts.
+    Called with this host's subfolder when gunicorn's master starts and by ``manage.py runall``:
+    counters then start from zero with the new run, and the folder does not grow across restarts.
+    Other hosts' subfolders are never touched: their process ids mean nothing here.
     """
     removed = 0
     for path in Path(directory).glob("*.db"):

@@ -156,6 +156,8 @@ class PerformanceRecorder:
     def __init__(self, *, cache_alias: str = "default", clock: Callable[[], float] = time.time) -> None:
         self.cache_alias = cache_alias
         self.clock = clock
+        # Called by each flush first (the request metrics hand their pending totals to Prometheus).
+        self.before_flush: list[Callable[[], None]] = []
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
@@ -205,6 +207,8 @@ class PerformanceRecorder:
 
     def flush(self) -> None:
         """Write this process's figures to the cache, then roll up finished minutes and hours."""
+        for hook in self.before_flush:
+            hook()
         now_minute = int(self.clock() // 60)
         with self._lock:
             pending = {minute: _stored(snapshot) for minute, snapshot in self._minutes.items()}

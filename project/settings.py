@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -301,12 +302,15 @@ BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)
 
 # --- Monitoring (project/monitoring.py, project/performance.py) -------------------------------
 
-# prometheus_client keeps each process's metrics in memory-mapped files in this folder, and /metrics
-# adds up the files of every process: gunicorn's workers, Celery's worker children and beat. It picks
-# this mode from the environment when it is first imported, which happens after the settings load
-# (project.metrics is imported by the middleware and the apps), so the settings export the folder.
-# Processes that should be added up together must share it (one host, or one mounted volume).
-PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "prometheus")
+# prometheus_client keeps each process's metrics in memory-mapped files, and /metrics adds up the
+# files of every process: gunicorn's workers, Celery's worker children and beat. It picks this mode
+# from PROMETHEUS_MULTIPROC_DIR when it is first imported, which happens after the settings load
+# (project.metrics is imported by the middleware and the apps), so the settings export it. Processes
+# added up together share MONITORING_METRICS_DIR (one host, or one volume mounted in web and worker
+# containers); each host writes in its own subfolder, so that at start-up it removes only the files
+# of its own processes that are gone.
+MONITORING_METRICS_DIR = Path(env_str("MONITORING_METRICS_DIR") or VAR_DIR / "prometheus")
+PROMETHEUS_MULTIPROC_DIR = MONITORING_METRICS_DIR / socket.gethostname()
 PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 # /metrics answers staff users, a request bearing this token ("Authorization: Bearer <token>"), or a

@@ -109,23 +109,56 @@ def test_histogram_buckets_resolve_the_p99_of_a_2_to_50_ms_endpoint() -> None:
     assert max(widths) <= 0.01  # p99 known to 10 ms or better anywhere in the range
 
 
-def test_metrics_add_up_every_process_sharing_the_folder(tmp_path: Path) -> None:
-    """Like gunicorn's workers: separate processes record, one /metrics shows their sum."""
+def test_metrics_add_up_every_process_sharing_the_folder() -> None:
+    """Like gunicorn's workers: separate processes serve requests, one /metrics shows their sum.
+
+    Each process exits right after its request, before any scrape: what it had added up in memory
+    is recorded at exit.
+    """
     code = (
-        "import django; django.setup();"
-        "from project.metrics import HTTP_REQUEST_SECONDS;"
-        "HTTP_REQUEST_SECONDS.labels('multi:process', 'GET', '2xx').observe(0.004)"
+        "import django; django.setup(); from django.test import Client;"
+        "assert Client().get('/healthz').status_code == 200"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings_test"}
-    before = sample("http_request_duration_seconds_count", route="multi:process", method="GET", status="2xx")
+    labels = {"route": "healthz", "method": "GET", "status": "2xx"}
+    before = sample("http_request_duration_seconds_count", **labels)
+    before_fast = sample("http_request_duration_seconds_bucket", **labels, le="30.0")
     for _ in range(3):
         subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, check=True, timeout=60)
-    assert sample("http_request_duration_seconds_count", route="multi:process", method="GET", status="2xx") == (
-        before + 3
-    )
-    assert sample(
-        "http_request_duration_seconds_bucket", route="multi:process", method="GET", status="2xx", le="0.005"
-    ) == (before + 3)
+    assert sample("http_request_duration_seconds_count", **labels) == before + 3
+    assert sample("http_request_duration_seconds_bucket", **labels, le="30.0") == before_fast + 3
+
+
+def test_metrics_add_up_other_hosts_sharing_the_folder_and_cleanup_leaves_them_alone() -> None:
+    """Like web and worker containers sharing one volume: each host writes its own subfolder."""
+    own = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    other = django_settings.MONITORING_METRICS_DIR / "other-host-for-tests"
+    other.mkdir(exist_ok=True)
+    labels = {"route": "multi:host", "method": "GET", "status": "2xx"}
+    try:
+        code = (
+            "import django; django.setup();"
+            "from project.metrics import HTTP_REQUEST_SECONDS;"
+            "HTTP_REQUEST_SECONDS.labels('multi:host', 'GET', '2xx').observe(0.02);"
+            "import os; print(os.getpid())"
+        )
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings_test"}
+        before = sample("http_request_duration_seconds_count", **labels)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=BASE_DIR, env=env, check=True, timeout=60, capture_output=True, text=True
+        )
+        assert sample("http_request_duration_seconds_count", **labels) == before + 1
+        # The same process's file, as if written by a process on another host with a dead pid.
+        written = own / f"histogram_{done.stdout.split()[-1]}.db"
+        (other / written.name).write_bytes(written.read_bytes())
+        assert sample("http_request_duration_seconds_count", **labels) == before + 2
+        remove_dead_process_files(own)
+        assert (other / written.name).exists()
+        assert not written.exists()  # here the process is gone: its file goes
+    finally:
+        for path in other.iterdir():
+            path.unlink()
+        other.rmdir()
 
 
 def test_only_files_of_processes_that_are_gone_are_removed(tmp_path: Path) -> None:
