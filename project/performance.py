@@ -363,6 +363,7 @@ class Chart:
     max_ms: float
     max_count: int
     paths: dict[str, str]  # percentile name -> SVG path data
+    dots: list[tuple[str, float, float]]  # percentile name, x, y: a minute shows even without neighbours
     bars: list[tuple[float, float, float, int]]  # x, y, height, count
 
 
@@ -382,6 +383,7 @@ def hour_chart(minutes: dict[int, Snapshot], series: str | None, now_minute: int
     max_ms = _nice_ceiling(max_ms)
     max_count = max((f.count for _, f in points), default=0) or 1
     paths: dict[str, str] = {}
+    dots: list[tuple[str, float, float]] = []
     for name, fraction in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
         commands, pen_down = [], False
         for position, figures in points:
@@ -392,13 +394,14 @@ def hour_chart(minutes: dict[int, Snapshot], series: str | None, now_minute: int
             x = left + (position + 0.5) * step
             y = height - 4 - (height - 12) * min(value / max_ms, 1.0)
             commands.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
+            dots.append((name, round(x, 1), round(y, 1)))
             pen_down = True
         paths[name] = " ".join(commands)
     bars = []
     for position, figures in points:
         bar = (bars_height - 4) * figures.count / max_count
         bars.append((left + position * step + 1, bars_height - bar, bar, figures.count))
-    return Chart(width, height, bars_height, max_ms, max_count, paths, bars)
+    return Chart(width, height, bars_height, max_ms, max_count, paths, dots, bars)
 
 
 def _nice_ceiling(value: float) -> float:
