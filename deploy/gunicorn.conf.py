@@ -26,6 +26,8 @@ def on_starting(server: object) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     from django.conf import settings
 
+    directory = settings.PROMETHEUS_MULTIPROC_DIR  # loads the settings, which export the folder
+
     from project.monitoring import remove_dead_process_files
 
-    remove_dead_process_files(settings.PROMETHEUS_MULTIPROC_DIR)
+    remove_dead_process_files(directory)

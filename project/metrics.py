@@ -6,7 +6,13 @@ multi-process aggregation under gunicorn and Celery) is the monitoring module's 
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from django.conf import settings
+
+# prometheus_client chooses multi-process mode when it is first imported, from PROMETHEUS_MULTIPROC_DIR,
+# which the settings export: load them first, whoever imports this module and whenever.
+settings.PROMETHEUS_MULTIPROC_DIR  # noqa: B018
+
+from prometheus_client import Counter, Histogram  # noqa: E402
 
 # The background-filled cache (project/cache.py). ``event`` is one of: hit, stale, miss,
 # refresh_enqueued, refresh_done, refresh_failed, enqueue_failed.

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import prometheus_client
 from celery.signals import task_failure, task_postrun, task_prerun
 from django.conf import settings
 from django.core import checks
@@ -42,11 +41,17 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from prometheus_client import CollectorRegistry, multiprocess
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
-from project.metrics import (
+# Load the settings before prometheus_client is imported: they export PROMETHEUS_MULTIPROC_DIR,
+# which it reads once, on import (see project.metrics).
+settings.PROMETHEUS_MULTIPROC_DIR  # noqa: B018
+
+import prometheus_client  # noqa: E402
+from prometheus_client import CollectorRegistry, multiprocess  # noqa: E402
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.registry import Collector  # noqa: E402
+
+from project.metrics import (  # noqa: E402
     CELERY_TASK_FAILURES,
     CELERY_TASK_SECONDS,
     HTTP_REQUEST_QUERIES,
@@ -54,7 +59,7 @@ from project.metrics import (
     HTTP_REQUEST_SQL_SECONDS,
     LATENCY_BUCKETS,
 )
-from project.performance import recorder
+from project.performance import recorder  # noqa: E402
 
 logger = logging.getLogger(__name__)
 slow_request_logger = logging.getLogger("project.monitoring.slow_requests")
@@ -114,9 +119,8 @@ class RequestObservations:
 
     In multi-process mode one histogram observation is a lock and two memory-mapped writes, several
     microseconds; three instruments per request cost more than the rest of the middleware. So each
-    request only adds into a list here, and the totals reach the instruments at most a second later
-    (from the next request), when /metrics is read, before the Performance figures are flushed (every
-    ``MONITORING_FLUSH_SECONDS``, so an idle process catches up too) and at exit.
+    request only adds into a list here, and the totals reach the instruments within a second (the
+    Performance recorder's background thread), when /metrics is read, and at exit.
     """
 
     def __init__(self) -> None:
@@ -128,7 +132,6 @@ class RequestObservations:
         self._lock = threading.Lock()
         # (route, method, status) -> [count per latency bucket, seconds, queries, SQL seconds]
         self._pending: dict[tuple[str, str, str], list[Any]] = {}
-        self._applied_at = time.monotonic()
 
     def add(self, key: tuple[str, str, str], seconds: float, queries: int, sql_seconds: float) -> None:
         bucket = bisect.bisect_left(self._upper_bounds, seconds)  # the first bound >= seconds, like observe()
@@ -140,14 +143,11 @@ class RequestObservations:
             entry[1] += seconds
             entry[2] += queries
             entry[3] += sql_seconds
-        if time.monotonic() - self._applied_at >= 1.0:
-            self.apply()
 
     def apply(self) -> None:
         """Record what was added since the last call into the Prometheus instruments."""
         with self._lock:
             pending, self._pending = self._pending, {}
-            self._applied_at = time.monotonic()
         for (route, method, status), (buckets, seconds, queries, sql_seconds) in pending.items():
             latency = HTTP_REQUEST_SECONDS.labels(route, method, status)
             # prometheus_client has no public "observe n times"; these are the two values observe()
@@ -338,6 +338,7 @@ def metrics_registry() -> CollectorRegistry:
     if multiprocess_mode():
         registry.register(AllHostsCollector(settings.MONITORING_METRICS_DIR))
     else:  # only if something imported prometheus_client before the settings (the system check says so)
+        logger.warning("prometheus_client is not in multi-process mode: /metrics shows this process only")
         registry.register(_ProcessRegistry())
     registry.register(CeleryQueueCollector())
     return registry

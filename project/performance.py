@@ -156,7 +156,8 @@ class PerformanceRecorder:
     def __init__(self, *, cache_alias: str = "default", clock: Callable[[], float] = time.time) -> None:
         self.cache_alias = cache_alias
         self.clock = clock
-        # Called by each flush first (the request metrics hand their pending totals to Prometheus).
+        # Called every second by the background thread and by each flush (the request metrics hand
+        # their pending totals to Prometheus).
         self.before_flush: list[Callable[[], None]] = []
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
@@ -196,19 +197,29 @@ class PerformanceRecorder:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(settings.MONITORING_FLUSH_SECONDS):
+        # Wake every second for the hooks (Prometheus totals), and every MONITORING_FLUSH_SECONDS
+        # for the cache.
+        flush_due = time.monotonic() + settings.MONITORING_FLUSH_SECONDS
+        while not self._stop.wait(min(1.0, settings.MONITORING_FLUSH_SECONDS)):
             try:
-                self.flush()
+                if time.monotonic() >= flush_due:
+                    flush_due = time.monotonic() + settings.MONITORING_FLUSH_SECONDS
+                    self.flush()
+                else:
+                    self._run_hooks()
             except Exception:  # a cache outage must not kill the thread; the next flush retries
                 logger.warning("could not write performance figures to the cache", exc_info=True)
             finally:
                 # The database cache opens a connection in this thread; give it back.
                 connections.close_all()
 
-    def flush(self) -> None:
-        """Write this process's figures to the cache, then roll up finished minutes and hours."""
+    def _run_hooks(self) -> None:
         for hook in self.before_flush:
             hook()
+
+    def flush(self) -> None:
+        """Write this process's figures to the cache, then roll up finished minutes and hours."""
+        self._run_hooks()
         now_minute = int(self.clock() // 60)
         with self._lock:
             pending = {minute: _stored(snapshot) for minute, snapshot in self._minutes.items()}
