@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller
+.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -55,6 +55,8 @@ bench-cache: install services ## background-filled cache vs request-path refill 
 	$(BIN)/python -m benchmarks.cache
 demo-querykiller: install services ## beat + worker kill a long query within interval + grace; mail counted
 	$(BIN)/python -m benchmarks.querykiller
+bench-monitoring: install services ## overhead of the request-metrics middleware on one endpoint, with and without
+	$(BIN)/python -m benchmarks.monitoring
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var

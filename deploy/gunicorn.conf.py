@@ -18,3 +18,16 @@ max_requests_jitter = 200
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server: object) -> None:
+    """Load the settings in the master, so every worker inherits PROMETHEUS_MULTIPROC_DIR, and drop the
+    metrics files of a previous run's processes so /metrics starts this run from zero."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    from django.conf import settings
+
+    directory = settings.PROMETHEUS_MULTIPROC_DIR  # loads the settings, which export the folder
+
+    from project.monitoring import remove_dead_process_files
+
+    remove_dead_process_files(directory)

@@ -8,3 +8,8 @@ from django.apps import AppConfig
 class ProjectConfig(AppConfig):
     name = "project"
     verbose_name = "Site operations"
+
+    def ready(self) -> None:
+        # Connects the Celery task signals (in the worker too, where no middleware loads) and
+        # registers the system check that prometheus_client runs in multi-process mode.
+        from project import monitoring  # noqa: F401

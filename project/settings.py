@@ -8,6 +8,8 @@ listed, with its default, in ``.env.example``.
 from __future__ import annotations
 
 import importlib.util
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so the latency it records includes every other middleware (project/monitoring.py).
+    "project.monitoring.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -386,11 +390,45 @@ REST_FRAMEWORK = {
 BLOG_POSTS_PER_PAGE = env_int("BLOG_POSTS_PER_PAGE", 10, minimum=1)
 BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)
 
+# --- Monitoring (project/monitoring.py, project/performance.py) -------------------------------
+
+# prometheus_client keeps each process's metrics in memory-mapped files, and /metrics adds up the
+# files of every process: gunicorn's workers, Celery's worker children and beat. It picks this mode
+# from PROMETHEUS_MULTIPROC_DIR when it is first imported, which happens after the settings load
+# (project.metrics is imported by the middleware and the apps), so the settings export it. Processes
+# added up together share MONITORING_METRICS_DIR (one host, or one volume mounted in web and worker
+# containers); each host writes in its own subfolder, so that at start-up it removes only the files
+# of its own processes that are gone.
+MONITORING_METRICS_DIR = Path(env_str("MONITORING_METRICS_DIR") or VAR_DIR / "prometheus")
+PROMETHEUS_MULTIPROC_DIR = MONITORING_METRICS_DIR / socket.gethostname()
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# /metrics answers staff users, a request bearing this token ("Authorization: Bearer <token>"), or a
+# client address inside one of these networks (e.g. 10.0.0.0/8 for a Prometheus on the private network).
+MONITORING_METRICS_TOKEN = env_str("MONITORING_METRICS_TOKEN")
+MONITORING_METRICS_ALLOWED_NETWORKS = env_list("MONITORING_METRICS_ALLOWED_NETWORKS")
+# A request slower than this is logged as one structured line with its route, queries and slowest SQL.
+MONITORING_SLOW_REQUEST_MS = env_float("MONITORING_SLOW_REQUEST_MS", 500.0, minimum=1.0)
+# How often each process writes its per-minute figures for the admin's Performance page to the cache.
+MONITORING_FLUSH_SECONDS = env_float("MONITORING_FLUSH_SECONDS", 10.0, minimum=1.0)
+# The Celery queues whose length /metrics reports.
+MONITORING_CELERY_QUEUES = env_list("MONITORING_CELERY_QUEUES", ["celery", "querykiller"])
+# /readyz calls a replica not ready when it replays WAL more than this many seconds behind.
+READYZ_REPLICA_MAX_LAG_SECONDS = env_float("READYZ_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0.0)
+
+# "plain" for people, "json" for a log collector: one JSON object per line, extra fields included.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "project.monitoring.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

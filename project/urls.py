@@ -1,4 +1,4 @@
-"""The site's URLs: the blog at the root, accounts, the admin and the versioned API."""
+"""The site's URLs: the blog at the root, accounts, the admin, the versioned API and the probes."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from project import views
+from project import monitoring, performance
 
 urlpatterns = [
     path("", include("blog.urls")),
     path("accounts/", include("users.urls")),
+    path("admin/performance/", admin.site.admin_view(performance.performance_view), name="admin-performance"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", monitoring.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG_TOOLBAR:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.paginator import InvalidPage
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from django.views import generic
 
 from project.paginators import LookaheadPage, LookaheadPaginator
@@ -50,8 +50,3 @@ class ListView(QuerySetMixin, generic.ListView):
 
 class DetailView(QuerySetMixin, generic.DetailView):
     """A detail page whose related rows are named in ``select_related``/``prefetch_related``."""
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Answer that the process is up, without touching any service (a liveness probe)."""
-    return JsonResponse({"status": "ok"})

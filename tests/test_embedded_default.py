@@ -117,6 +117,22 @@ def test_admin_log_in_with_the_printed_demo_account(embedded_site: tuple[str, su
     assert "Site administration" in admin_index
     changelist = opener.open(base + "/admin/blog/post/").read().decode()
     assert "demo-" not in changelist or "Select post to change" in changelist
+    # The Performance page works on the database cache: the admin pages just visited are on it.
+    performance = opener.open(base + "/admin/performance/?window=5m").read().decode()
+    assert "admin:blog_post_changelist" in performance and "<svg" in performance
+    assert "# TYPE http_request_duration_seconds histogram" in opener.open(base + "/metrics").read().decode()
+
+
+def test_readiness_checks_the_embedded_services_and_metrics_are_not_public(
+    embedded_site: tuple[str, subprocess.Popen[str], Path],
+) -> None:
+    base, _, _ = embedded_site
+    ready = json.loads(urllib.request.urlopen(base + "/readyz").read())
+    assert ready["status"] == "ok", ready
+    assert set(ready["checks"]) == {"primary", "cache", "broker"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(base + "/metrics")
+    assert refused.value.code == 403
 
 
 def test_worker_and_beat_run_and_one_interrupt_stops_all(

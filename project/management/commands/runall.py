@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -46,6 +47,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=1)
             call_command("createcachetable")
             call_command("seed_demo", if_empty=True)
+        # Web, worker and beat add their metrics up in one folder; a previous run's files go first.
+        from project.monitoring import remove_dead_process_files
+
+        remove_dead_process_files(settings.PROMETHEUS_MULTIPROC_DIR)
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", options["addrport"]],

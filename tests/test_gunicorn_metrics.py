@@ -1,0 +1,100 @@
+"""/metrics under real gunicorn with two workers: one scrape shows every worker's requests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+TOKEN = "gunicorn-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def gunicorn_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    metrics_dir = tmp_path / "metrics"
+    host_dir = metrics_dir / socket.gethostname()
+    host_dir.mkdir(parents=True)
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    (host_dir / f"histogram_{finished.pid}.db").write_bytes(b"left by a previous run")
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PROMETHEUS_", "MONITORING_"))},
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_SECRET_KEY": "gunicorn-test-secret",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_STATIC_MANIFEST": "0",
+        "DJANGO_VAR_DIR": str(tmp_path / "var"),
+        "MONITORING_METRICS_DIR": str(metrics_dir),
+        "MONITORING_METRICS_TOKEN": TOKEN,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_ACCESSLOG": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "project.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"gunicorn did not start: {process.stderr.read() if process.stderr else ''}")
+            time.sleep(0.2)
+    yield base, host_dir
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def scrape(base: str) -> dict[str, float]:
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    text = urllib.request.urlopen(request, timeout=10).read().decode()
+    return {
+        line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+def test_one_scrape_adds_up_both_workers_and_a_previous_run_is_cleared(gunicorn_site: tuple[str, Path]) -> None:
+    base, host_dir = gunicorn_site
+    # gunicorn's master removed the file of a process from a previous run before starting workers.
+    assert not [path for path in host_dir.iterdir() if path.read_bytes() == b"left by a previous run"]
+    for _ in range(40):  # one connection per request: the workers take turns
+        urllib.request.urlopen(base + "/healthz", timeout=10).read()
+    # The probe above and 40 requests. A scrape is served by one worker and counts both; the other
+    # worker hands over its last second's totals within a second.
+    key = 'http_request_duration_seconds_count{method="GET",route="healthz",status="2xx"}'
+    deadline = time.monotonic() + 3
+    while scrape(base).get(key) != 41 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert scrape(base)[key] == 41
+    writers = {path.stem.rpartition("_")[2] for path in host_dir.glob("histogram_*.db")}
+    assert len(writers) == 2, "both workers served requests and wrote their own file"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(base + "/metrics", timeout=10)
+    assert refused.value.code == 403
