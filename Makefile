@@ -53,8 +53,10 @@ bench: install services ## HTTP benchmark: home page, post page and a bare Djang
 
 bench-cache: install services ## background-filled cache vs request-path refill vs plain hit (gunicorn + a Celery worker)
 	$(BIN)/python -m benchmarks.cache
+
 demo-querykiller: install services ## beat + worker kill a long query within interval + grace; mail counted
 	$(BIN)/python -m benchmarks.querykiller
+
 bench-monitoring: install services ## overhead of the request-metrics middleware on one endpoint, with and without
 	$(BIN)/python -m benchmarks.monitoring
 
