@@ -36,6 +36,7 @@ from celery.signals import task_failure, task_postrun, task_prerun
 from django.conf import settings
 from django.core import checks
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -508,6 +509,10 @@ def replica_replay_lag_seconds(alias: str, *, connect_timeout: int = 2) -> float
 
 def check_cache() -> dict[str, Any]:
     cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # The site's Redis backend fails soft (an outage reads as misses); readiness must not, so
+        # ask the server itself and let its ConnectionError name the problem.
+        cache._cache.get_client(write=True).ping()
     probe = f"readyz:{os.getpid()}:{time.monotonic_ns()}"
     cache.set(probe, 1, 30)
     if cache.get(probe) != 1:
