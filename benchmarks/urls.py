@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from blog.models import Post
 from project.urls import urlpatterns as site_urlpatterns
 
 
@@ -13,7 +15,22 @@ def bare_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "items": list(range(20))})
 
 
+# `make bench-admin`'s baseline: the post changelist as stock Django serves it, with the same
+# columns, filter, search and ordering as blog.admin.PostAdmin but none of project.admin's defaults.
+stock_admin_site = admin.AdminSite(name="stock_admin")
+
+
+@admin.register(Post, site=stock_admin_site)
+class StockPostAdmin(admin.ModelAdmin):  # Django's own class on purpose: the baseline
+    list_display = ("title", "author", "status", "published_at", "updated_at")
+    list_filter = ("status",)
+    list_select_related = ("author",)
+    search_fields = ("title",)
+    ordering = ("-id",)
+
+
 urlpatterns = [
     path("bench/bare/", bare_json, name="bench-bare"),
+    path("bench/stock-admin/", stock_admin_site.urls),
     *site_urlpatterns,
 ]

@@ -2,7 +2,7 @@
 
 Each index names the query it serves; ``tests/test_plans.py`` proves each is used on a populated
 table. The list pages read published posts newest first, so the hot indexes are partial
-(``status = 'published'``) and ordered like the pages. ``docs/indexes.md`` explains the choices,
+(``status = 'published'``) and ordered like the pages. ``docs/big-tables.md`` explains the choices,
 including the tag page, the one hot query no single index serves.
 """
 
@@ -78,9 +78,7 @@ class Post(TimestampedModel):
         PUBLISHED = "published", "Published"
 
     # The first column of post_author_status_idx below, so no index of its own.
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts", db_index=False
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts", db_index=False)
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)  # the post page looks posts up by slug
     body = models.TextField()
@@ -94,7 +92,7 @@ class Post(TimestampedModel):
         ordering = ("-published_at", "-id")
         indexes = [
             # Home page, API posts list and its published-date range: published posts, newest first.
-            # The tag page walks it too, probing each post's tags (see docs/indexes.md).
+            # The tag page walks it too, probing each post's tags (see docs/big-tables.md).
             models.Index(
                 fields=["-published_at", "-id"],
                 name="post_published_idx",

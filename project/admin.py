@@ -11,7 +11,7 @@ Scale decisions for the admin live here, so one change reaches every changelist:
 
 An app's admin keeps its searches, filters and ordering on indexed columns and sets no
 ``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table);
-``tests/test_plans.py`` checks the plans. docs/admin-at-scale.md has the measurements.
+``tests/test_plans.py`` checks the plans. docs/big-tables.md has the measurements.
 """
 
 from __future__ import annotations

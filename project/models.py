@@ -67,5 +67,5 @@ class TrigramIndex(GinIndex):
     ) -> Statement:
         if schema_editor.connection.vendor == "postgresql":
             return super().create_sql(model, schema_editor, using=using, **kwargs)
-        plain = [e.get_source_expressions()[0] for e in self.expressions]
+        plain = [e.get_source_expressions()[0] for e in self.expressions if isinstance(e, OpClass)]
         return models.Index(*plain, name=self.name).create_sql(model, schema_editor, **kwargs)

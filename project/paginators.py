@@ -128,7 +128,7 @@ class ApproxCountPaginator(Paginator):
         return ApproxCountPage(rows[: self.per_page], number, self, has_next=len(rows) > self.per_page)
 
     def get_elided_page_range(
-        self, number: int | str = 1, *, on_each_side: int = 3, on_ends: int = 2
+        self, number: int | float | str = 1, *, on_each_side: int = 3, on_ends: int = 2
     ) -> Iterator[str | int]:
         if not self.count.is_estimate:
             yield from super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends)
@@ -136,14 +136,14 @@ class ApproxCountPaginator(Paginator):
         number = self.validate_number(number)
         if number > 1 + on_ends + on_each_side:
             yield from range(1, on_ends + 1)
-            yield self.ELLIPSIS
+            yield str(self.ELLIPSIS)
             yield from range(number - on_each_side, number + 1)
         else:
             yield from range(1, number + 1)
         last_shown = min(number + on_each_side, self.num_pages)
         yield from range(number + 1, last_shown + 1)
         if last_shown < self.num_pages:
-            yield self.ELLIPSIS
+            yield str(self.ELLIPSIS)
 
 
 class CursorPagination(pagination.CursorPagination):

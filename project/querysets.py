@@ -17,7 +17,7 @@ How :func:`approx_count` counts, on PostgreSQL:
 3. A table never analysed (``reltuples = -1``) has no statistics to scale: then it counts exactly.
 
 Other databases (SQLite in the embedded default) always count exactly. ``count()`` stays exact
-everywhere except on an :class:`ApproxCountQuerySet`. docs/admin-at-scale.md says how wrong an
+everywhere except on an :class:`ApproxCountQuerySet`. docs/big-tables.md says how wrong an
 estimate can be and when the statistics refresh.
 """
 
@@ -51,6 +51,9 @@ class ApproxCount(int):
         count.is_estimate = is_estimate
         return count
 
+    def __str__(self) -> str:  # int's own str() would call the __repr__ below
+        return int.__repr__(self)
+
     def __repr__(self) -> str:
         return f"ApproxCount({int(self)}, is_estimate={self.is_estimate})"
 
@@ -59,8 +62,8 @@ def approx_count(queryset: models.QuerySet[Any], *, threshold: int | None = None
     """Count ``queryset``'s rows exactly below ``threshold``, else return PostgreSQL's estimate."""
     cap = settings.APPROX_COUNT_THRESHOLD if threshold is None else threshold
     query, using = queryset.query, queryset.db
-    if queryset._result_cache is not None:  # type: ignore[attr-defined]
-        return ApproxCount(len(queryset._result_cache), is_estimate=False)  # type: ignore[attr-defined]
+    if queryset._result_cache is not None:
+        return ApproxCount(len(queryset._result_cache), is_estimate=False)
     connection = connections[using]
     if connection.vendor != "postgresql" or query.is_sliced or query.combinator or cap < 1:
         return ApproxCount(query.get_count(using=using), is_estimate=False)

@@ -83,7 +83,7 @@ def test_with_approx_count_keeps_the_querysets_own_methods_and_an_exact_count() 
     generate_posts(1_500)
     queryset = with_approx_count(Post.objects.all())
     assert isinstance(queryset, ApproxCountQuerySet)
-    published = queryset.published()  # PostQuerySet's method survives, and so does the class
+    published = queryset.published()  # type: ignore[attr-defined]  # PostQuerySet's method survives, and the class
     assert isinstance(published, ApproxCountQuerySet)
     assert published.count().is_estimate  # type: ignore[attr-defined]
     assert published.exact_count() == 1_350
