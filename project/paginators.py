@@ -94,9 +94,9 @@ class ApproxCountPaginator(Paginator):
     """Number pages from an approximate count; fetch each page with one lookahead row, never ``COUNT(*)``.
 
     ``count`` is an :class:`~project.querysets.ApproxCount`: exact below ``APPROX_COUNT_THRESHOLD``,
-    else PostgreSQL's estimate, which may be some percent off. So when it is an estimate, page numbers
-    are not checked against it (a page past the estimate may exist; an empty one is refused when
-    fetched) and the page range offers the first pages and those around the current one, never the
+    else PostgreSQL's estimate, which may be some percent off. So page numbers are not checked
+    against it (a page past an estimate may exist; an empty one is refused when fetched) and, for
+    an estimate, the page range offers the first pages and those around the current one, never the
     estimated last pages: those may not exist, and reaching them means an ``OFFSET`` of millions.
     """
 
@@ -115,8 +115,8 @@ class ApproxCountPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
-        if not self.count.is_estimate and number > self.num_pages:
-            raise EmptyPage("That page contains no results")
+        # No upper bound from the count: page() refuses an empty page when it fetches it, so a
+        # caller that only pages (the admin's autocomplete) never counts at all.
         return number
 
     def page(self, number: Any) -> ApproxCountPage:

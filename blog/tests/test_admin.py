@@ -111,3 +111,17 @@ def test_no_admin_uses_date_hierarchy_or_facets() -> None:
         if isinstance(model_admin, ModelAdmin):
             assert model_admin.date_hierarchy is None, model_admin
             assert model_admin.show_facets is admin.ShowFacets.NEVER
+
+
+def test_tag_autocomplete_pages_without_counting(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    client.force_login(StaffFactory.create())
+    for n in range(25):
+        TagFactory.create(name=f"django-{n:02}", slug=f"django-{n:02}")
+    params = {"app_label": "blog", "model_name": "post", "field_name": "tags", "term": "django"}
+    with django_assert_num_queries(3):  # 1: the session, 2: the staff user, 3: 21 tags (20 and a lookahead)
+        response = client.get(reverse("admin:autocomplete"), params)
+    assert response.status_code == 200
+    assert response.json()["pagination"] == {"more": True}
+    assert [tag["text"] for tag in response.json()["results"]][:2] == ["django-00", "django-01"]
