@@ -134,9 +134,9 @@ def test_api_published_date_range_uses_the_published_index() -> None:
     assert uses(plan(queryset.newest_first()[:21]), "post_published_idx")
 
 
-def test_api_own_drafts_use_the_author_status_index() -> None:
+def test_api_own_drafts_use_the_author_draft_index() -> None:
     assert uses(
-        plan(Post.objects.filter(author=rare_author(), status="draft").order_by("-id")[:21]), "post_author_status_idx"
+        plan(Post.objects.filter(author=rare_author(), status="draft").order_by("-id")[:21]), "post_author_draft_idx"
     )
 
 
