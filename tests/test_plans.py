@@ -155,6 +155,11 @@ def test_admin_changelist_default_ordering_uses_the_primary_key() -> None:
     assert uses(plan(Comment.objects.select_related("post", "author").order_by("-id")[:51]), "blog_comment_pkey")
 
 
+def test_comment_admin_search_by_post_slug_uses_the_slug_and_post_indexes() -> None:
+    text = plan(Comment.objects.filter(post__slug__exact="plan-503").order_by("-id")[:51])
+    assert uses(text, "blog_post_slug_\\w+", "comment_post_created_idx"), text
+
+
 def test_admin_draft_filter_uses_the_partial_draft_index() -> None:
     assert uses(plan(Post.objects.filter(status="draft").order_by("-id")[:51]), "post_draft_idx")
 

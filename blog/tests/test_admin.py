@@ -106,6 +106,16 @@ def test_estimated_changelist_links_nearby_pages_never_the_estimated_last_ones(c
     assert "…" in page
 
 
+def test_comment_changelist_searches_by_exact_post_slug(client: Client) -> None:
+    client.force_login(StaffFactory.create())
+    post = PostFactory.create(slug="indexes-explained")
+    CommentFactory.create(post=post, body="Found")
+    CommentFactory.create(post=PostFactory.create(slug="indexes-explained-again"))
+    url = reverse("admin:blog_comment_changelist")
+    assert [c.body for c in client.get(url, {"q": "indexes-explained"}).context["cl"].result_list] == ["Found"]
+    assert list(client.get(url, {"q": "INDEXES-EXPLAINED"}).context["cl"].result_list) == []
+
+
 def test_no_admin_uses_date_hierarchy_or_facets() -> None:
     for model_admin in admin.site._registry.values():
         if isinstance(model_admin, ModelAdmin):
