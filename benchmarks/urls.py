@@ -8,10 +8,12 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from blog.models import Post
 from project.cache import background_cached
 from project.urls import urlpatterns as site_urlpatterns
 
@@ -67,10 +69,27 @@ def cache_background(request: HttpRequest, key: int) -> JsonResponse:
     return response
 
 
+# `make bench-admin`'s baseline: the post changelist as stock Django serves it, with the same
+# columns, filter, search, ordering and page size as blog.admin.PostAdmin but none of
+# project.admin's counting defaults, so the difference measured is the counting.
+stock_admin_site = admin.AdminSite(name="stock_admin")
+
+
+@admin.register(Post, site=stock_admin_site)
+class StockPostAdmin(admin.ModelAdmin):  # Django's own class on purpose: the baseline
+    list_display = ("title", "author", "status", "published_at", "updated_at")
+    list_filter = ("status",)
+    list_select_related = ("author",)
+    search_fields = ("title",)
+    ordering = ("-id",)
+    list_per_page = 50  # as ours: rendering 100 rows instead would not be the counting's fault
+
+
 urlpatterns = [
     path("bench/bare/", bare_json, name="bench-bare"),
     path("bench/cache/naive/<int:key>/", cache_naive, name="bench-cache-naive"),
     path("bench/cache/hit/<int:key>/", cache_hit, name="bench-cache-hit"),
     path("bench/cache/background/<int:key>/", cache_background, name="bench-cache-background"),
+    path("bench/stock-admin/", stock_admin_site.urls),
     *site_urlpatterns,
 ]

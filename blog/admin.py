@@ -34,7 +34,9 @@ class PostAdmin(ModelAdmin):
 class CommentAdmin(ModelAdmin):
     list_display = ("id", "post", "author", "created_at")
     list_select_related = ("post", "author")
-    search_fields = ("=post__slug",)
+    # An exact slug, served by its unique index: "=post__slug" would be iexact, UPPER(slug) = UPPER(...),
+    # which no index serves, so every search would read all the posts.
+    search_fields = ("post__slug__exact",)
     ordering = ("-id",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:

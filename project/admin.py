@@ -1,9 +1,17 @@
 """The admin base class every app's admin inherits (the talk's "wrap Django's classes").
 
 Scale decisions for the admin live here, so one change reaches every changelist:
+- counts are approximate: every admin QuerySet is an ``ApproxCountQuerySet`` and the paginator an
+  ``ApproxCountPaginator``, so a changelist of millions of rows reads PostgreSQL's estimate instead of
+  running ``COUNT(*)``, and shows "about 5,000,000 posts" (``templates/admin/pagination.html``);
+- ``show_full_result_count`` is off, so a filtered changelist does not run a second ``COUNT(*)``, and
+  filter facets (Django 5's per-choice counts, one ``COUNT`` each) are never offered;
 - foreign keys and many-to-many fields get raw-id widgets unless the admin names them in
-  ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer;
-- ``show_full_result_count`` is off, so a filtered changelist does not run a second ``COUNT(*)``.
+  ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer.
+
+An app's admin keeps its searches, filters and ordering on indexed columns and sets no
+``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table);
+``tests/test_plans.py`` checks the plans. docs/big-tables.md has the measurements.
 """
 
 from __future__ import annotations
@@ -16,12 +24,16 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from project.models import KilledQuery
+from project.paginators import ApproxCountPaginator
+from project.querysets import with_approx_count
 
 
 class ModelAdmin(admin.ModelAdmin):
     """Admin defaults that stay fast on big tables; subclass this, never Django's ModelAdmin."""
 
+    paginator = ApproxCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     list_max_show_all = 200
 
@@ -36,6 +48,11 @@ class ModelAdmin(admin.ModelAdmin):
                 and field.name not in self.autocomplete_fields
                 and field.name not in getattr(self, "filter_horizontal", ())
             )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Every admin page, not only the changelist: any Django code that counts to paginate
+        # (the changelist, autocomplete) gets the estimate. An admin's own exact figure: exact_count().
+        return with_approx_count(super().get_queryset(request))
 
 
 class DatabaseAliasFilter(admin.SimpleListFilter):

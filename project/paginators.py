@@ -1,17 +1,23 @@
-"""Pagination that never counts: fetch one row more than a page to know whether another follows.
+"""Pagination that never counts exactly: fetch one row more than a page to know whether another follows.
 
 Django's ``Paginator`` runs ``COUNT(*)`` over the whole filtered table to number the pages; on a
 table of millions of rows that count costs more than the page itself. A list page on this site
-only needs "newer" and "older" links, which the extra row answers.
+only needs "newer" and "older" links, which the extra row answers (``LookaheadPaginator``). The
+admin wants page numbers and a total: ``ApproxCountPaginator`` numbers them from an approximate
+count (``project/querysets.py``) and still learns from the extra row whether a next page exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.core.paginator import InvalidPage
+from django.core.paginator import EmptyPage, InvalidPage, Page, PageNotAnInteger, Paginator
+from django.db import models
+from django.utils.functional import cached_property
 from rest_framework import pagination
+
+from project.querysets import ApproxCount, approx_count
 
 
 class LookaheadPage(Sequence[Any]):
@@ -68,6 +74,76 @@ class LookaheadPaginator:
         if not rows and number > 1:
             raise InvalidPage("That page is past the last one.")
         return LookaheadPage(rows[: self.per_page], number, has_next=len(rows) > self.per_page)
+
+
+class ApproxCountPage(Page):
+    """An admin page that knows from its lookahead row, not from the count, whether a next page exists."""
+
+    def __init__(self, object_list: list[Any], number: int, paginator: ApproxCountPaginator, has_next: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._has_next = has_next
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def end_index(self) -> int:
+        return self.start_index() + len(self.object_list) - 1 if self.object_list else 0
+
+
+class ApproxCountPaginator(Paginator):
+    """Number pages from an approximate count; fetch each page with one lookahead row, never ``COUNT(*)``.
+
+    ``count`` is an :class:`~project.querysets.ApproxCount`: exact below ``APPROX_COUNT_THRESHOLD``,
+    else PostgreSQL's estimate, which may be some percent off. So page numbers are not checked
+    against it (a page past an estimate may exist; an empty one is refused when fetched) and, for
+    an estimate, the page range offers the first pages and those around the current one, never the
+    estimated last pages: those may not exist, and reaching them means an ``OFFSET`` of millions.
+    """
+
+    @cached_property
+    def count(self) -> ApproxCount:
+        if isinstance(self.object_list, models.QuerySet):
+            return approx_count(self.object_list)
+        return ApproxCount(len(self.object_list), is_estimate=False)
+
+    def validate_number(self, number: Any) -> int:
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        # No upper bound from the count: page() refuses an empty page when it fetches it, so a
+        # caller that only pages (the admin's autocomplete) never counts at all.
+        return number
+
+    def page(self, number: Any) -> ApproxCountPage:
+        number = self.validate_number(number)
+        start = (number - 1) * self.per_page
+        rows = list(self.object_list[start : start + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return ApproxCountPage(rows[: self.per_page], number, self, has_next=len(rows) > self.per_page)
+
+    def get_elided_page_range(
+        self, number: int | float | str = 1, *, on_each_side: int = 3, on_ends: int = 2
+    ) -> Iterator[str | int]:
+        if not self.count.is_estimate:
+            yield from super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends)
+            return
+        number = self.validate_number(number)
+        if number > 1 + on_ends + on_each_side:
+            yield from range(1, on_ends + 1)
+            yield str(self.ELLIPSIS)
+            yield from range(number - on_each_side, number + 1)
+        else:
+            yield from range(1, number + 1)
+        last_shown = min(number + on_each_side, self.num_pages)
+        yield from range(number + 1, last_shown + 1)
+        if last_shown < self.num_pages:
+            yield str(self.ELLIPSIS)
 
 
 class CursorPagination(pagination.CursorPagination):

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Registers OpClass for index expressions (the trigram index on post titles); harmless on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
     "project",
     "users",
@@ -386,6 +388,10 @@ REST_FRAMEWORK = {
 }
 
 # --- The site --------------------------------------------------------------------------------
+
+# Admin changelists count exactly below this many rows, and show PostgreSQL's estimate above it
+# ("about 5,000,000"): see project/querysets.py.
+APPROX_COUNT_THRESHOLD = env_int("APPROX_COUNT_THRESHOLD", 1000, minimum=1)
 
 BLOG_POSTS_PER_PAGE = env_int("BLOG_POSTS_PER_PAGE", 10, minimum=1)
 BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from blog.models import Comment, Post, Tag
-from blog.tests.factories import CommentFactory, PostFactory, TagFactory
+from blog.tests.factories import CommentFactory, PostFactory, TagFactory, generate_posts
 from project.admin import ModelAdmin
-from users.tests.factories import StaffFactory
+from users.tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +56,82 @@ def test_post_changelist_search_and_filter(client: Client) -> None:
     url = reverse("admin:blog_post_changelist")
     assert [p.title for p in client.get(url, {"q": "index"}).context["cl"].result_list] == ["Indexes explained"]
     assert [p.title for p in client.get(url, {"status__exact": "draft"}).context["cl"].result_list] == ["Replica lag"]
+
+
+@pytest.mark.parametrize(
+    ("params", "queries"),
+    [
+        # 1: the session, 2: the staff user, 3: the capped count with the table's statistics, 4: the page
+        ({}, 4),
+        # ... and 4: EXPLAIN of the filtered query (for the estimate), 5: the page
+        ({"status__exact": "draft"}, 5),
+        ({"status__exact": "published"}, 5),
+        ({"q": "post 12"}, 5),
+    ],
+)
+def test_post_changelist_runs_the_same_queries_at_any_table_size(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, params: dict[str, str], queries: int
+) -> None:
+    client.force_login(StaffFactory.create())
+    url = reverse("admin:blog_post_changelist")
+    author = generate_posts(30)  # every count exact
+    with django_assert_num_queries(queries):
+        small = client.get(url, params)
+    generate_posts(5_000, author=UserFactory.create())  # every count but drafts' an estimate
+    with django_assert_num_queries(queries):
+        big = client.get(url, params)
+    assert small.status_code == big.status_code == 200
+    assert not small.context["cl"].result_count.is_estimate
+    assert len(big.context["cl"].result_list) == 50
+    assert author.pk
+
+
+def test_changelist_says_about_when_the_count_is_an_estimate(client: Client) -> None:
+    client.force_login(StaffFactory.create())
+    url = reverse("admin:blog_post_changelist")
+    generate_posts(3)
+    assert b"3 posts" in client.get(url).content and b"about" not in client.get(url).content
+    generate_posts(2_000, author=UserFactory.create())  # 2,003 rows, analysed
+    page = client.get(url).content.decode()
+    assert "about 2,003 posts" in page
+    search = client.get(url, {"q": "generated"}).content.decode()
+    assert re.search(r"about [\d,]+ results", search)
+
+
+def test_estimated_changelist_links_nearby_pages_never_the_estimated_last_ones(client: Client) -> None:
+    client.force_login(StaffFactory.create())
+    generate_posts(2_000)  # 40 pages of 50
+    page = client.get(reverse("admin:blog_post_changelist"), {"p": "10"}).content.decode()
+    assert re.findall(r'href="\?p=(\d+)"', page) == ["1", "2", "7", "8", "9", "11", "12", "13"]
+    assert "…" in page
+
+
+def test_comment_changelist_searches_by_exact_post_slug(client: Client) -> None:
+    client.force_login(StaffFactory.create())
+    post = PostFactory.create(slug="indexes-explained")
+    CommentFactory.create(post=post, body="Found")
+    CommentFactory.create(post=PostFactory.create(slug="indexes-explained-again"))
+    url = reverse("admin:blog_comment_changelist")
+    assert [c.body for c in client.get(url, {"q": "indexes-explained"}).context["cl"].result_list] == ["Found"]
+    assert list(client.get(url, {"q": "INDEXES-EXPLAINED"}).context["cl"].result_list) == []
+
+
+def test_no_admin_uses_date_hierarchy_or_facets() -> None:
+    for model_admin in admin.site._registry.values():
+        if isinstance(model_admin, ModelAdmin):
+            assert model_admin.date_hierarchy is None, model_admin
+            assert model_admin.show_facets is admin.ShowFacets.NEVER
+
+
+def test_tag_autocomplete_pages_without_counting(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    client.force_login(StaffFactory.create())
+    for n in range(25):
+        TagFactory.create(name=f"django-{n:02}", slug=f"django-{n:02}")
+    params = {"app_label": "blog", "model_name": "post", "field_name": "tags", "term": "django"}
+    with django_assert_num_queries(3):  # 1: the session, 2: the staff user, 3: 21 tags (20 and a lookahead)
+        response = client.get(reverse("admin:autocomplete"), params)
+    assert response.status_code == 200
+    assert response.json()["pagination"] == {"more": True}
+    assert [tag["text"] for tag in response.json()["results"]][:2] == ["django-00", "django-01"]

@@ -129,6 +129,8 @@ PRODUCTION = {"DJANGO_SECRET_KEY": "s3cret-for-this-test", "DJANGO_ALLOWED_HOSTS
         ({**PRODUCTION, "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be an integer"),
         ({**PRODUCTION, "DJANGO_ADMINS": "ops"}, "DJANGO_ADMINS must be 'Name <email>'"),
         ({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "0"}, "DATABASE_POOL_MAX_SIZE must be at least 1"),
+        ({**PRODUCTION, "APPROX_COUNT_THRESHOLD": "0"}, "APPROX_COUNT_THRESHOLD must be at least 1"),
+        ({**PRODUCTION, "APPROX_COUNT_THRESHOLD": "many"}, "APPROX_COUNT_THRESHOLD must be an integer"),
     ],
 )
 def test_settings_refuse_bad_values_naming_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
+from kombu import Queue
 
 from blog.tests.factories import PostFactory
 from project.celery import app
@@ -301,7 +302,7 @@ def purge_site_queues() -> None:
     """Empty both of the site's queues (``control.purge`` only knows the app's default queue)."""
     with app.connection_for_write() as connection:
         for queue in ("celery", "querykiller"):
-            connection.default_channel.queue_purge(queue)
+            Queue(queue).bind(connection.default_channel).purge()
 
 
 def test_queue_lengths_are_read_from_the_broker_at_scrape_time() -> None:

@@ -227,11 +227,11 @@ class Command(BaseCommand):
                     "last": first + size - 1,
                 },
             )
-            # One to three tags a post.
+            # One to three tags a post, spread so every tag has drafts and published posts alike.
             cursor.execute(
                 """
                 INSERT INTO blog_post_tags (post_id, tag_id)
-                SELECT DISTINCT p.id, (%(tags)s::bigint[])[1 + ((p.id * k * 7919) %% cardinality(%(tags)s::bigint[]))]
+                SELECT DISTINCT p.id, (%(tags)s::bigint[])[1 + ((p.id + k * 11) %% cardinality(%(tags)s::bigint[]))]
                 FROM blog_post p, generate_series(1, 1 + (p.id %% 3)::int) AS k
                 WHERE p.id > %(before)s
                 """,
@@ -270,7 +270,7 @@ class Command(BaseCommand):
             )
         created = Post.objects.bulk_create(posts)
         through = Post.tags.through
-        links = {(p.pk, tags[(p.pk * k * 7919) % len(tags)]) for p in created for k in range(1, 2 + p.pk % 3)}
+        links = {(p.pk, tags[(p.pk + k * 11) % len(tags)]) for p in created for k in range(1, 2 + p.pk % 3)}
         through.objects.bulk_create([through(post_id=post_id, tag_id=tag_id) for post_id, tag_id in links])
         if comments:
             Comment.objects.bulk_create(
