@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -49,10 +50,14 @@ def test_prepare_waits_while_another_copy_holds_the_lock(tmp_path: Path) -> None
             text=True,
         )
         try:
-            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = %s"
-            # An advisory lock's 64-bit key shows as two 32-bit halves; objid is the low one.
-            low = PREPARE_LOCK_KEY & 0xFFFFFFFF
-            wait_for(lambda: holder.execute(waiting, [low]).fetchone() == (1,), timeout=60, interval=0.2)
+            # The waiting copy polls pg_try_advisory_lock (a blocking wait would deadlock with
+            # CREATE INDEX CONCURRENTLY in the holder's migrations); its session shows the poll.
+            polling = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND query LIKE 'SELECT pg_try_advisory_lock%'"
+            )
+            wait_for(lambda: holder.execute(polling).fetchone() == (1,), timeout=60, interval=0.2)
+            time.sleep(1.5)  # several polls later, it must still be waiting
             assert process.poll() is None, "prepare went ahead without the lock"
         finally:
             holder.execute("SELECT pg_advisory_unlock(%s)", [PREPARE_LOCK_KEY])

@@ -10,6 +10,7 @@ machine, ``make run``) there is nothing to race with and no lock is taken.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,14 +24,23 @@ PREPARE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"django-at-scale:prepare").dig
 
 
 @contextmanager
-def prepare_lock(alias: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Hold the site's prepare lock on ``alias`` (PostgreSQL only); other holders wait their turn."""
+def prepare_lock(alias: str = DEFAULT_DB_ALIAS, poll_seconds: float = 0.5) -> Iterator[None]:
+    """Hold the site's prepare lock on ``alias`` (PostgreSQL only); other holders wait their turn.
+
+    Waiting copies poll with ``pg_try_advisory_lock`` instead of blocking in ``pg_advisory_lock``:
+    a blocked statement keeps a snapshot open, and ``CREATE INDEX CONCURRENTLY`` in the holder's
+    migrations waits for every open snapshot to finish, which would deadlock the two copies.
+    """
     connection = connections[alias]
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [PREPARE_LOCK_KEY])
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [PREPARE_LOCK_KEY])
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(poll_seconds)
     try:
         yield
     finally:
