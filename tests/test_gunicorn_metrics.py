@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,10 @@ def test_one_scrape_adds_up_both_workers_and_a_previous_run_is_cleared(gunicorn_
     base, host_dir = gunicorn_site
     # gunicorn's master removed the file of a process from a previous run before starting workers.
     assert not [path for path in host_dir.iterdir() if path.read_bytes() == b"left by a previous run"]
-    for _ in range(40):  # one connection per request: the workers take turns
-        urllib.request.urlopen(base + "/healthz", timeout=10).read()
+    # Eight at a time: a sync worker serves one request at a time, so both workers must take some
+    # (one after another, a busy machine may let a single worker accept them all).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: urllib.request.urlopen(base + "/healthz", timeout=10).read(), range(40)))
     # The probe above and 40 requests. A scrape is served by one worker and counts both; the other
     # worker hands over its last second's totals within a second.
     key = 'http_request_duration_seconds_count{method="GET",route="healthz",status="2xx"}'
