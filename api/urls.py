@@ -1,5 +1,9 @@
+"""The API's URLs under /api/v1/: a router for the resources, then the few plain paths."""
+
 from __future__ import annotations
 
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from api import views
@@ -8,6 +12,14 @@ app_name = "api"
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
+router.register("comments", views.CommentViewSet, basename="comment")
 router.register("tags", views.TagViewSet, basename="tag")
+router.register("users", views.UserViewSet, basename="user")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("auth/token/", views.ObtainAuthToken.as_view(), name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]

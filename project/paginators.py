@@ -77,3 +77,15 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-id"
+
+
+class OldestFirstCursorPagination(CursorPagination):
+    """Cursor pages in creation order, for conversations (a post's comments) that read from the top."""
+
+    ordering = ("created_at", "id")
+
+
+class ByNameCursorPagination(CursorPagination):
+    """Cursor pages in alphabetical order, for short named lists (tags); the name is unique."""
+
+    ordering = "name"
