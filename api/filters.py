@@ -6,10 +6,31 @@ holds millions of rows, so nothing here filters or orders by anything else.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from blog.models import Comment, Post
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, turned into UTC so any offset Python accepts also suits PostgreSQL."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("That date-time is out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class PostFilter(django_filters.FilterSet):
@@ -21,10 +42,10 @@ class PostFilter(django_filters.FilterSet):
         choices=Post.Status.choices,
         help_text="`draft` lists the drafts you may see: your own (all, for staff).",
     )
-    published_after = django_filters.IsoDateTimeFilter(
+    published_after = UtcIsoDateTimeFilter(
         field_name="published_at", lookup_expr="gte", help_text="ISO 8601 date-time, inclusive."
     )
-    published_before = django_filters.IsoDateTimeFilter(
+    published_before = UtcIsoDateTimeFilter(
         field_name="published_at", lookup_expr="lt", help_text="ISO 8601 date-time, exclusive."
     )
     search = django_filters.CharFilter(

@@ -119,6 +119,7 @@ class CommentViewSet(ModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = CommentFilter
     pagination_class = OldestFirstCursorPagination
+    lookup_value_regex = r"[0-9]+"
     extra_error_statuses = {"POST": (409,)}
 
     def get_queryset(self) -> Any:
@@ -143,9 +144,10 @@ class CommentViewSet(ModelViewSet):
             raise Conflict(str(error)) from None
 
     def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.comment_update(
-            comment=serializer.instance, by=self.request.user, body=serializer.validated_data["body"]
-        )
+        if "body" in serializer.validated_data:  # a PATCH may leave it out
+            serializer.instance = services.comment_update(
+                comment=serializer.instance, by=self.request.user, body=serializer.validated_data["body"]
+            )
 
     def perform_destroy(self, instance: Comment) -> None:
         services.comment_delete(comment=instance, by=self.request.user)
@@ -166,9 +168,10 @@ class TagViewSet(ModelViewSet):
         serializer.instance = services.tag_create(name=serializer.validated_data["name"], by=self.request.user)
 
     def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.tag_update(
-            tag=serializer.instance, by=self.request.user, name=serializer.validated_data["name"]
-        )
+        if "name" in serializer.validated_data:  # a PATCH may leave it out
+            serializer.instance = services.tag_update(
+                tag=serializer.instance, by=self.request.user, name=serializer.validated_data["name"]
+            )
 
     def perform_destroy(self, instance: Tag) -> None:
         services.tag_delete(tag=instance, by=self.request.user)

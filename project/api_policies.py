@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from redis.exceptions import RedisError
 from rest_framework import exceptions, parsers, permissions, serializers, status, throttling
 from rest_framework.response import Response
@@ -186,3 +187,42 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+# --- Errors outside DRF's views ----------------------------------------------------------------
+# A URL no route matches, or a body Django itself refuses, never reaches a DRF view; under /api/
+# these handlers still answer in the API's error shape, elsewhere with Django's own pages.
+
+API_PREFIX = "/api/"
+
+
+def _api_error(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"status": status_code, "code": code, "detail": detail}, status=status_code)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 404 in the API's error shape under /api/, with the site's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 400 (e.g. a form body over the size limit) in the API's error shape under /api/."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(400, "bad_request", "The request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 403 in the API's error shape under /api/."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(403, "permission_denied", "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer 500 in the API's error shape under /api/ (the error is logged and mailed as usual)."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(500, "server_error", "Something went wrong on our side.")
+    return defaults.server_error(request)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.paginator import InvalidPage
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 
 
 class LookaheadPage(Sequence[Any]):
@@ -75,8 +76,22 @@ class CursorPagination(pagination.CursorPagination):
 
     page_size = 20
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = 100  # a larger page_size is cut to this, never an unbounded page
     ordering = "-id"
+
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a bad cursor with 404; it is bad input, so 400 with the parameter named.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+
+    def get_page_size(self, request: Any) -> int | None:
+        # DRF silently falls back to the default on page_size=abc; say so instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+            raise ValidationError({self.page_size_query_param: ["A whole number of at least 1."]})
+        return super().get_page_size(request)
 
 
 class OldestFirstCursorPagination(CursorPagination):

@@ -16,5 +16,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 
+# Under /api/ errors keep the API's JSON shape even when no API view was reached.
+handler400 = "project.api_policies.bad_request"
+handler403 = "project.api_policies.permission_denied"
+handler404 = "project.api_policies.page_not_found"
+handler500 = "project.api_policies.server_error"
+
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))

@@ -63,5 +63,7 @@ def test_tags_list(client: Client, django_assert_num_queries) -> None:
     assert [t["name"] for t in response.json()["results"]] == ["django"]
 
 
-def test_bad_cursor_is_404_not_500(client: Client) -> None:
-    assert client.get("/api/v1/posts/", {"cursor": "garbage"}).status_code == 404
+def test_bad_cursor_is_400_naming_the_parameter(client: Client) -> None:
+    response = client.get("/api/v1/posts/", {"cursor": "garbage"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"cursor": ["Invalid cursor."]}
