@@ -48,7 +48,7 @@ class PostSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Post
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "slug",
             "title",
@@ -116,8 +116,8 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ("id", "username", "bio", "url")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("id", "username", "bio", "url")
+        read_only_fields: tuple[str, ...] = fields
 
 
 class MeSerializer(UserSerializer):

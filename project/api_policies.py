@@ -17,10 +17,12 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -56,7 +58,7 @@ class ErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="The HTTP status code, repeated for clients that lose it.")
     code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`, `not_found`, `throttled`.")
     detail = serializers.CharField(help_text="A human-readable sentence.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # the metaclass pops it off the class
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation only: each invalid field (or query parameter) with its messages.",
@@ -79,6 +81,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, PermissionError):
         # A service refused: the viewset's permissions should have caught it first.
         exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own cap, hit when the body was read before the parser (e.g. a form body).
+        exc = RequestTooLarge()
     if isinstance(exc, IntegrityError):
         # Validation catches the usual duplicates; this is the race two requests can still lose.
         exc = Conflict()
@@ -113,7 +118,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 class JSONParser(parsers.JSONParser):
     """Parse a JSON body of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, refusing more with a 413."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(raw) > limit:
@@ -139,7 +144,7 @@ class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
 
     def __init__(self) -> None:
         # SimpleRateThrottle reads THROTTLE_RATES once, at import; read it per request instead.
-        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         self.cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
         super().__init__()
 
@@ -159,6 +164,13 @@ class AnonRateThrottle(_CacheTolerantThrottle, throttling.AnonRateThrottle):
 
 class UserRateThrottle(_CacheTolerantThrottle, throttling.UserRateThrottle):
     """Every request from a logged-in user, per user (``API_THROTTLE_USER_RATE``)."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        # DRF's version also counts anonymous clients by IP, a second cache round trip for what
+        # AnonRateThrottle already counts.
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
 
 
 class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle):

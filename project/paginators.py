@@ -97,7 +97,7 @@ class CursorPagination(pagination.CursorPagination):
 class OldestFirstCursorPagination(CursorPagination):
     """Cursor pages in creation order, for conversations (a post's comments) that read from the top."""
 
-    ordering = ("created_at", "id")
+    ordering = ("created_at", "id")  # type: ignore[assignment]  # DRF takes a tuple too
 
 
 class ByNameCursorPagination(CursorPagination):
