@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench clean
+.PHONY: help install run test test-fast lint format services services-down bench bench-api fuzz-api clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -50,6 +50,12 @@ format: install ## apply ruff's fixes and formatting
 
 bench: install services ## HTTP benchmark: home page, post page and a bare Django view under wrk
 	$(BIN)/python -m benchmarks.http
+
+bench-api: install services ## API benchmark: our post list vs a DRF-tutorial viewset vs bare Django, 10k and 1M posts
+	$(BIN)/python -m benchmarks.api
+
+fuzz-api: install services ## schemathesis over the whole API schema (FUZZ_EXAMPLES per operation, default 100)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -m fuzz api/tests/test_schema_fuzz.py
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
+from benchmarks.naive_api import NaivePostViewSet
 from project.urls import urlpatterns as site_urlpatterns
 
 
@@ -13,7 +15,11 @@ def bare_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "items": list(range(20))})
 
 
+naive_router = SimpleRouter()
+naive_router.register("bench/naive-api/posts", NaivePostViewSet, basename="bench-naive-post")
+
 urlpatterns = [
     path("bench/bare/", bare_json, name="bench-bare"),
+    *naive_router.urls,
     *site_urlpatterns,
 ]

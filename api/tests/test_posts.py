@@ -223,3 +223,16 @@ def test_browsable_api_renders_for_a_logged_in_user(author: User) -> None:
     assert response["Content-Type"].startswith("text/html")
     assert b"Shown in HTML" in response.content
     assert b"author" in response.content  # the logged-in user's name in the navbar
+
+
+def test_the_hand_written_representation_matches_the_declared_fields(author: User) -> None:
+    from api.serializers import PostListSerializer, PostSerializer
+
+    post = PostFactory.create(author=author, tags=[TagFactory.create(name="django")])
+    body = client_for(author).get(f"/api/v1/posts/{post.slug}/").json()
+    readable = [name for name, field in PostSerializer().fields.items() if not field.write_only]
+    assert list(body) == readable
+    assert body["published_at"] == post.published_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert body["url"] == post.get_absolute_url()
+    listed = client_for(author).get("/api/v1/posts/").json()["results"][0]
+    assert list(listed) == [name for name, f in PostListSerializer().fields.items() if not f.write_only]
