@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import permissions, routers
 from rest_framework.routers import DefaultRouter
 
 from api import views
 
 app_name = "api"
 
+
+class APIRootView(routers.APIRootView):
+    """The API's index: links to each resource, open to everyone like the resources' reads."""
+
+    permission_classes = [permissions.AllowAny]
+
+
 router = DefaultRouter()
+router.APIRootView = APIRootView
 router.register("posts", views.PostViewSet, basename="post")
 router.register("comments", views.CommentViewSet, basename="comment")
 router.register("tags", views.TagViewSet, basename="tag")

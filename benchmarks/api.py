@@ -2,7 +2,7 @@
 
 Compares, in the same run, this project's ``/api/v1/posts/`` with a DRF-tutorial viewset
 (``benchmarks/naive_api.py``) and a bare Django JSON view, at 10,000 and 1,000,000 posts, each
-size in its own database (``$BENCH_DB_10k``, ``$BENCH_DB_1m``). Queries per request are counted
+size in its own database (``<BENCH_DB>_10k``, ``<BENCH_DB>_1m``). Queries per request are counted
 in-process at 20 and at 100 per page: ours stays constant, the naive one grows with the page.
 
 Run with ``make bench-api``; ``BENCH_API_SIZES`` (default ``10k=10000,1m=1000000``) and

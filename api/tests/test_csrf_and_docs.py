@@ -38,6 +38,12 @@ def test_session_reads_need_no_csrf_token(author: User, api: APIClient) -> None:
     assert api.get("/api/v1/users/me/").json()["username"] == "author"
 
 
+def test_the_api_root_lists_the_resources_for_anyone(client: Client) -> None:
+    response = client.get("/api/v1/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert set(response.json()) == {"posts", "comments", "tags"}  # users have no list
+
+
 def test_the_schema_is_openapi_3_and_documents_the_error_shape_on_every_operation(client: Client) -> None:
     response = client.get("/api/v1/schema/", {"format": "json"})
     assert response.status_code == 200
