@@ -37,6 +37,7 @@ from project.api import (
     ModelViewSet,
     OrderingFilter,
 )
+from project.api_policies import AnonRateThrottle, WriteRateThrottle
 from project.paginators import ByNameCursorPagination, OldestFirstCursorPagination
 from users.models import User
 
@@ -210,4 +211,7 @@ class ObtainAuthToken(DRFObtainAuthToken):
     """Trade a username and password for the account's API token (JSON only, throttled per IP)."""
 
     parser_classes = [JSONParser]
+    permission_classes = [permissions.AllowAny]
+    # DRF's view turns throttling off; password guessing is exactly what the write scope limits.
+    throttle_classes = [AnonRateThrottle, WriteRateThrottle]
     throttle_scope = "token"

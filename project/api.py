@@ -148,6 +148,16 @@ class AutoSchema(SpectacularAutoSchema):
         statuses |= set(getattr(self.view, "extra_error_statuses", {}).get(method, ()))
         return statuses
 
+    def get_auth(self) -> list[dict[str, Any]]:
+        # drf-spectacular marks anonymous access only for the exact AllowAny/IsAuthenticatedOrReadOnly
+        # classes; the project's subclasses open reads the same way.
+        auths: list[dict[str, Any]] = super().get_auth()
+        read_open = (permissions.IsAuthenticatedOrReadOnly, IsStaffOrReadOnly)
+        perms = [type(p) for p in self.view.get_permissions()]
+        if self.method in permissions.SAFE_METHODS and any(issubclass(p, read_open) for p in perms) and {} not in auths:
+            auths.append({})
+        return auths
+
     def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code in sorted(self._error_statuses()):

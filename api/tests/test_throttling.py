@@ -74,3 +74,13 @@ def test_when_the_throttle_cache_is_down_requests_are_served_and_logged(
         assert [client.get("/api/v1/tags/").status_code for _ in range(3)] == [200, 200, 200]
     assert caplog.messages.count(caplog.messages[0]) == 3
     assert caplog.messages[0].startswith("API throttle cache unavailable, request allowed")
+
+
+def test_password_guessing_at_the_token_endpoint_is_throttled(rates: Any, author: User) -> None:
+    rates(token="2/min")
+    client = client_for(None)
+    guesses = [
+        client.post("/api/v1/auth/token/", {"username": "author", "password": f"guess{n}"}, format="json")
+        for n in range(3)
+    ]
+    assert [g.status_code for g in guesses] == [400, 400, 429]
