@@ -1,9 +1,10 @@
 """Fuzz every operation of the OpenAPI schema with schemathesis: no 5xx, every response as documented.
 
 The examples per operation come from ``FUZZ_EXAMPLES`` (default 10, what ``make test`` runs;
-``make fuzz-api`` runs more). Requests go in-process through the WSGI application, as a staff user
-with a token, so writes, deletes and every permission branch are reached; each operation's
-examples run inside one test's database transaction, rolled back afterwards.
+``make fuzz-api`` runs more). Requests go in-process through the WSGI application: once as a staff
+user with a token, so writes, deletes and every permission branch are reached, and once (half as
+many examples) anonymously, so the 401s are checked too. Each operation's examples run inside one
+test's database transaction, rolled back afterwards.
 """
 
 from __future__ import annotations
@@ -72,3 +73,16 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(cas
     staff = UserFactory.create(username="fuzz-staff", is_staff=True)
     token, _ = Token.objects.get_or_create(user=staff)
     case.call_and_validate(headers={"Authorization": f"Token {token.key}"}, checks=CHECKS)
+
+
+@pytest.mark.fuzz
+@pytest.mark.usefixtures("rows")
+@schema.parametrize()
+@settings(
+    max_examples=max(1, EXAMPLES // 2),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_anonymous_clients_as_documented(case: Any) -> None:
+    case.call_and_validate(checks=CHECKS)
