@@ -6,11 +6,14 @@ size in its own database (``<BENCH_DB>_10k``, ``<BENCH_DB>_1m``). Queries per re
 in-process at 20 and at 100 per page: ours stays constant, the naive one grows with the page.
 
 Run with ``make bench-api``; ``BENCH_API_SIZES`` (default ``10k=10000,1m=1000000``) and
-``BENCH_SECONDS`` (default 10 per endpoint) shorten it while developing. The last line is JSON.
+``BENCH_SECONDS`` (default 10 per run) and ``BENCH_ROUNDS`` (default 2; each cell keeps its best
+round, the runs interleaved so outside load hits every cell alike) shorten it while developing. The
+last line is JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -42,8 +45,9 @@ print(json.dumps(counts))
 """
 
 
-def bench_env() -> dict[str, str]:
-    """Production settings on the benchmark database, with throttles far above what wrk sends."""
+def bench_env(database: str) -> dict[str, str]:
+    """Production settings on one benchmark database, with throttles far above what wrk sends."""
+    harness.BENCH_DB = database
     return harness.bench_env(
         API_THROTTLE_ANON_RATE="100000000/min",
         API_THROTTLE_USER_RATE="100000000/min",
@@ -52,8 +56,8 @@ def bench_env() -> dict[str, str]:
     )
 
 
-def count_queries() -> dict[str, int]:
-    env = bench_env()
+def count_queries(database: str) -> dict[str, int]:
+    env = bench_env(database)
     env["DJANGO_ALLOWED_HOSTS"] = "testserver"
     result = subprocess.run(
         [sys.executable, "-c", COUNT_QUERIES, json.dumps({"ours": OURS, "naive": NAIVE})],
@@ -78,6 +82,7 @@ def figures(run: dict[str, float], queries: int | None = None) -> dict[str, floa
 
 def main() -> None:
     seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "2"))
     sizes = [
         (label, int(count))
         for label, count in (
@@ -85,43 +90,48 @@ def main() -> None:
         )
     ]
     base_db = os.environ.get("BENCH_DB", "django_at_scale_bench")
+    databases = {label: f"{base_db}_{label}" for label, _ in sizes}
     require_wrk()
-    result: dict[str, dict] = {"ours": {}, "naive": {}, "bare": {}}
-    details: dict[str, dict] = {}
-    bare_runs = []
+    counts: dict[str, dict[str, int]] = {}
     for label, posts in sizes:
-        harness.BENCH_DB = f"{base_db}_{label}"
-        log(f"{label}: database {harness.BENCH_DB}")
+        log(f"{label}: database {databases[label]}")
+        harness.BENCH_DB = databases[label]
         ensure_database(posts)
-        counts = count_queries()
-        details[label] = counts
-        with gunicorn(env=bench_env(), workers=2) as base:
-            bare_runs.append(wrk(base + BARE, seconds=seconds))
-            for name, path in (("ours", OURS), ("naive", NAIVE)):
-                log(f"{label} {name}: {path}")
-                result[name][label] = figures(wrk(base + path, seconds=seconds), counts[f"{name}_20"])
-    best_bare = max(bare_runs, key=lambda run: run["rps"])
-    result["bare"] = figures(best_bare)
+        counts[label] = count_queries(databases[label])
+    # One server per size, all up at once, and the runs interleaved round by round: load from
+    # elsewhere on the machine then hits every cell alike instead of whichever ran last. Each
+    # cell keeps its best round (the least disturbed).
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    with contextlib.ExitStack() as stack:
+        bases = {label: stack.enter_context(gunicorn(env=bench_env(databases[label]), workers=2)) for label, _ in sizes}
+        for number in range(1, rounds + 1):
+            runs.setdefault(("bare", ""), []).append(wrk(bases[sizes[0][0]] + BARE, seconds=seconds))
+            for label, _ in sizes:
+                for name, path in (("ours", OURS), ("naive", NAIVE)):
+                    log(f"round {number}/{rounds}: {label} {name} {path}")
+                    runs.setdefault((name, label), []).append(wrk(bases[label] + path, seconds=seconds))
+
+    def best(key: tuple[str, str]) -> dict[str, float]:
+        return max(runs[key], key=lambda run: run["rps"])
+
+    result: dict[str, dict] = {
+        "ours": {label: figures(best(("ours", label)), counts[label]["ours_20"]) for label, _ in sizes},
+        "naive": {label: figures(best(("naive", label)), counts[label]["naive_20"]) for label, _ in sizes},
+        "bare": figures(best(("bare", ""))),
+    }
     first, last = sizes[0][0], sizes[-1][0]
     ours, naive = result["ours"], result["naive"]
-    result["queries_at_page_size"] = {
-        label: {
-            "ours_20": c["ours_20"],
-            "ours_100": c["ours_100"],
-            "naive_20": c["naive_20"],
-            "naive_100": c["naive_100"],
-        }
-        for label, c in details.items()
-    }
+    result["queries_at_page_size"] = counts
     result["targets"] = {
         "ours_vs_naive_rps_x": {label: round(ours[label]["rps"] / naive[label]["rps"], 1) for label, _ in sizes},
-        "ours_queries_constant": all(c["ours_20"] == c["ours_100"] for c in details.values()),
-        "naive_queries_grow": all(c["naive_100"] > c["naive_20"] for c in details.values()),
+        "ours_queries_constant": all(c["ours_20"] == c["ours_100"] for c in counts.values()),
+        "naive_queries_grow": all(c["naive_100"] > c["naive_20"] for c in counts.values()),
         f"ours_{first}_vs_{last}_rps_x": round(ours[first]["rps"] / ours[last]["rps"], 2),
         "ours_vs_bare_rps_pct": {
             label: round(100 * ours[label]["rps"] / result["bare"]["rps"], 1) for label, _ in sizes
         },
     }
+    result["settings"] = {"seconds_per_run": seconds, "rounds": rounds, "gunicorn_workers_per_size": 2}
     print(json.dumps(result))
 
 
