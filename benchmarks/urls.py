@@ -12,7 +12,9 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
+from benchmarks.naive_api import NaivePostViewSet
 from blog.models import Post
 from project.cache import background_cached
 from project.urls import urlpatterns as site_urlpatterns
@@ -85,11 +87,15 @@ class StockPostAdmin(admin.ModelAdmin):  # Django's own class on purpose: the ba
     list_per_page = 50  # as ours: rendering 100 rows instead would not be the counting's fault
 
 
+naive_router = SimpleRouter()
+naive_router.register("bench/naive-api/posts", NaivePostViewSet, basename="bench-naive-post")
+
 urlpatterns = [
     path("bench/bare/", bare_json, name="bench-bare"),
     path("bench/cache/naive/<int:key>/", cache_naive, name="bench-cache-naive"),
     path("bench/cache/hit/<int:key>/", cache_hit, name="bench-cache-hit"),
     path("bench/cache/background/<int:key>/", cache_background, name="bench-cache-background"),
     path("bench/stock-admin/", stock_admin_site.urls),
+    *naive_router.urls,
     *site_urlpatterns,
 ]

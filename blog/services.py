@@ -70,3 +70,90 @@ def comment_create(*, post: Post, author: User, body: str) -> Comment:
     comment = Comment.objects.create(post=post, author=author, body=body.strip())
     transaction.on_commit(lambda: notify_author_of_comment.delay(comment.pk))
     return comment
+
+
+@transaction.atomic
+def post_update(
+    *,
+    post: Post,
+    by: User,
+    title: str | None = None,
+    body: str | None = None,
+    tags: Iterable[Tag] | None = None,
+    publish: bool | None = None,
+) -> Post:
+    """Change a post's given fields; ``publish`` true publishes now, false turns it back into a draft.
+
+    The slug never changes, so links to the post keep working after a retitle.
+    """
+    if post.author_id != by.pk and not by.is_staff:
+        raise PermissionError("Only the author or staff may edit this post.")
+    fields = ["updated_at"]
+    if title is not None:
+        post.title = title
+        fields.append("title")
+    if body is not None:
+        post.body = body
+        fields.append("body")
+    if publish is True and post.status != Post.Status.PUBLISHED:
+        post.status, post.published_at = Post.Status.PUBLISHED, timezone.now()
+        fields += ["status", "published_at"]
+    elif publish is False and post.status != Post.Status.DRAFT:
+        post.status, post.published_at = Post.Status.DRAFT, None
+        fields += ["status", "published_at"]
+    post.save(update_fields=fields)
+    if tags is not None:
+        post.tags.set(list(tags))
+    return post
+
+
+@transaction.atomic
+def post_delete(*, post: Post, by: User) -> None:
+    """Delete a post with its comments."""
+    if post.author_id != by.pk and not by.is_staff:
+        raise PermissionError("Only the author or staff may delete this post.")
+    post.delete()
+
+
+@transaction.atomic
+def comment_update(*, comment: Comment, by: User, body: str) -> Comment:
+    """Change a comment's text."""
+    if comment.author_id != by.pk and not by.is_staff:
+        raise PermissionError("Only the author or staff may edit this comment.")
+    comment.body = body.strip()
+    comment.save(update_fields=["body"])
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, comment: Comment, by: User) -> None:
+    """Delete a comment."""
+    if comment.author_id != by.pk and not by.is_staff:
+        raise PermissionError("Only the author or staff may delete this comment.")
+    comment.delete()
+
+
+@transaction.atomic
+def tag_create(*, name: str, by: User) -> Tag:
+    """Create a tag (staff only); its slug comes from its name."""
+    if not by.is_staff:
+        raise PermissionError("Only staff may create tags.")
+    return Tag.objects.create(name=name, slug=slugify(name)[:50] or "tag")
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, by: User, name: str) -> Tag:
+    """Rename a tag (staff only); its slug stays, so tag links keep working."""
+    if not by.is_staff:
+        raise PermissionError("Only staff may rename tags.")
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, by: User) -> None:
+    """Delete a tag, removing it from its posts (staff only)."""
+    if not by.is_staff:
+        raise PermissionError("Only staff may delete tags.")
+    tag.delete()

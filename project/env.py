@@ -85,6 +85,18 @@ def env_list(name: str, default: list[str] | None = None, environ: Mapping[str, 
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """Return a throttle rate such as ``60/min``: a positive count, a slash, and s/min/hour/day."""
+    raw = env_str(name, default, environ=environ)
+    count, sep, period = raw.partition("/")
+    if not sep or not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name} must look like 60/min (a count per s, min, hour or day), not {raw!r}.")
+    return raw
+
+
 _DB_ENGINES = {
     "postgres": "django.db.backends.postgresql",
     "postgresql": "django.db.backends.postgresql",

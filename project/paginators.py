@@ -16,6 +16,7 @@ from django.core.paginator import EmptyPage, InvalidPage, Page, PageNotAnInteger
 from django.db import models
 from django.utils.functional import cached_property
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 
 from project.querysets import ApproxCount, approx_count
 
@@ -151,5 +152,31 @@ class CursorPagination(pagination.CursorPagination):
 
     page_size = 20
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = 100  # a larger page_size is cut to this, never an unbounded page
     ordering = "-id"
+
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a bad cursor with 404; it is bad input, so 400 with the parameter named.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+
+    def get_page_size(self, request: Any) -> int | None:
+        # DRF silently falls back to the default on page_size=abc; say so instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+            raise ValidationError({self.page_size_query_param: ["A whole number of at least 1."]})
+        return super().get_page_size(request)
+
+
+class OldestFirstCursorPagination(CursorPagination):
+    """Cursor pages in creation order, for conversations (a post's comments) that read from the top."""
+
+    ordering = ("created_at", "id")  # type: ignore[assignment]  # DRF takes a tuple too
+
+
+class ByNameCursorPagination(CursorPagination):
+    """Cursor pages in alphabetical order, for short named lists (tags); the name is unique."""
+
+    ordering = "name"

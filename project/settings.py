@@ -20,6 +20,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_str,
     parse_database_url,
     read_dotenv,
@@ -59,6 +60,10 @@ INSTALLED_APPS = [
     # Registers OpClass for index expressions (the trigram index on post titles); harmless on SQLite.
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "project",
     "users",
     "blog",
@@ -380,12 +385,63 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
 
 # --- REST framework --------------------------------------------------------------------------
 
+# The API's scale and safety decisions live in project/api.py, project/api_policies.py and
+# project/paginators.py; this
+# wires them in. See docs/api.md.
+API_THROTTLE_ANON_RATE = env_rate("API_THROTTLE_ANON_RATE", "120/min")
+API_THROTTLE_USER_RATE = env_rate("API_THROTTLE_USER_RATE", "600/min")
+API_THROTTLE_WRITE_RATE = env_rate("API_THROTTLE_WRITE_RATE", "30/min")
+# The cache alias the throttles count in; when it is down, requests are let through (fail open).
+API_THROTTLE_CACHE = "default"
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Token first: its WWW-Authenticate header turns "not logged in" into 401 instead of 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # enforces CSRF on unsafe methods
+    ],
+    # Closed by default: each viewset opens what it serves.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["project.api_policies.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "project.paginators.CursorPagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "project.api_policies.AnonRateThrottle",
+        "project.api_policies.UserRateThrottle",
+        "project.api_policies.WriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_THROTTLE_ANON_RATE,
+        "user": API_THROTTLE_USER_RATE,
+        "posts": API_THROTTLE_WRITE_RATE,
+        "comments": API_THROTTLE_WRITE_RATE,
+        "tags": API_THROTTLE_WRITE_RATE,
+        "token": API_THROTTLE_WRITE_RATE,
+    },
+    "EXCEPTION_HANDLER": "project.api_policies.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "project.api.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Django at Scale blog API",
+    "DESCRIPTION": "Posts, comments, tags and users. Every error has the `Error` shape. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from this site's static files (drf-spectacular-sidecar): no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Larger bodies are refused with 413 (the API's JSON parser) or 400 (forms). 1 MiB holds any post.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # --- The site --------------------------------------------------------------------------------
 

@@ -14,6 +14,10 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/django
 os.environ.setdefault("REPLICA_DATABASE_URLS", "postgres://postgres@127.0.0.1:5433/django_at_scale")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# The suite makes many requests from one address; the throttle tests set their own low rates.
+os.environ.setdefault("API_THROTTLE_ANON_RATE", "100000/min")
+os.environ.setdefault("API_THROTTLE_USER_RATE", "100000/min")
+os.environ.setdefault("API_THROTTLE_WRITE_RATE", "100000/min")
 os.environ["DJANGO_DEBUG"] = "0"
 os.environ["DJANGO_STATIC_MANIFEST"] = "0"
 

@@ -19,5 +19,11 @@ urlpatterns = [
     path("metrics", monitoring.metrics_view, name="metrics"),
 ]
 
+# Under /api/ errors keep the API's JSON shape even when no API view was reached.
+handler400 = "project.api_policies.bad_request"
+handler403 = "project.api_policies.permission_denied"
+handler404 = "project.api_policies.page_not_found"
+handler500 = "project.api_policies.server_error"
+
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))

@@ -1,18 +1,24 @@
-"""The posts and tags endpoints: content, visibility and exact query counts."""
+"""The posts endpoint: content, visibility, writes through the services, and exact query counts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
+from api.tests.conftest import client_for
+from blog.models import Post
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("count", [1, 15])
 def test_post_list_runs_two_queries_whatever_the_page_size(
-    client: Client, django_assert_num_queries, count: int
+    client: Client, django_assert_num_queries: Any, count: int
 ) -> None:
     tags = [TagFactory.create(name="django"), TagFactory.create(name="sql")]
     for _ in range(count):
@@ -28,6 +34,32 @@ def test_post_list_runs_two_queries_whatever_the_page_size(
     assert first["comment_count"] == 1
     assert [t["slug"] for t in first["tags"]] == ["django", "sql"]
     assert first["author"].startswith("user")
+    assert "body" not in first  # the list query defers the biggest column
+
+
+@pytest.mark.parametrize("count", [1, 15])
+def test_post_list_for_a_token_user_runs_three_queries_whatever_the_page_size(
+    author: User, django_assert_num_queries: Any, count: int
+) -> None:
+    client = client_for(author)
+    tag = TagFactory.create(name="django")
+    PostFactory.create_batch(count, tags=[tag])
+    PostFactory.create(author=author, draft=True, tags=[tag])
+    # 1: the token with its user, 2: a page of posts (published + own drafts) with authors and
+    # comment counts, 3: their tags
+    with django_assert_num_queries(3):
+        response = client.get("/api/v1/posts/", {"tag": "django"})
+    assert len(response.json()["results"]) == count + 1
+
+
+def test_post_list_for_a_session_user_runs_four_queries(author: User, django_assert_num_queries: Any) -> None:
+    client = APIClient()
+    client.force_login(author)
+    PostFactory.create_batch(3)
+    # 1: the session, 2: its user, 3: a page of posts with authors and comment counts, 4: their tags
+    with django_assert_num_queries(4):
+        response = client.get("/api/v1/posts/")
+    assert len(response.json()["results"]) == 3
 
 
 def test_post_list_pages_by_cursor_and_caps_the_page_size(client: Client) -> None:
@@ -38,34 +70,169 @@ def test_post_list_pages_by_cursor_and_caps_the_page_size(client: Client) -> Non
     assert len(client.get("/api/v1/posts/", {"page_size": 10_000}).json()["results"]) == 5
 
 
-def test_post_detail_runs_two_queries(client: Client, django_assert_num_queries) -> None:
+def test_page_size_defaults_to_20_and_is_capped_at_100(client: Client) -> None:
+    author = PostFactory.create().author
+    PostFactory.create_batch(105, author=author)
+    assert len(client.get("/api/v1/posts/").json()["results"]) == 20
+    assert len(client.get("/api/v1/posts/", {"page_size": 1000}).json()["results"]) == 100
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "abc", "1.5"])
+def test_a_page_size_that_is_not_a_positive_whole_number_is_400(client: Client, page_size: str) -> None:
+    response = client.get("/api/v1/posts/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["page_size"]
+
+
+def test_post_list_orders_oldest_first_on_request(client: Client) -> None:
+    posts = PostFactory.create_batch(3)
+    body = client.get("/api/v1/posts/", {"ordering": "id"}).json()
+    assert [p["id"] for p in body["results"]] == [p.pk for p in posts]
+
+
+def test_ordering_by_an_unindexed_field_is_refused(client: Client) -> None:
+    response = client.get("/api/v1/posts/", {"ordering": "title"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"ordering": ["Order by one of: -id, id."]}
+
+
+def test_post_detail_runs_two_queries(client: Client, django_assert_num_queries: Any) -> None:
     post = PostFactory.create(tags=[TagFactory.create()])
+    CommentFactory.create(post=post)
     # 1: the post with author and comment count, 2: its tags
     with django_assert_num_queries(2):
         response = client.get(f"/api/v1/posts/{post.slug}/")
     assert response.status_code == 200
-    assert response.json()["title"] == post.title
+    body = response.json()
+    assert (body["title"], body["body"], body["comment_count"]) == (post.title, post.body, 1)
 
 
-def test_drafts_are_hidden_from_everyone_but_their_author(client: Client) -> None:
-    draft = PostFactory.create(draft=True)
-    assert client.get(f"/api/v1/posts/{draft.slug}/").status_code == 404
-    assert client.get("/api/v1/posts/").json()["results"] == []
-    client.force_login(draft.author)
-    assert client.get(f"/api/v1/posts/{draft.slug}/").json()["status"] == "draft"
+def test_filters_by_tag_author_date_range_and_title(client: Client) -> None:
+    django = TagFactory.create(name="django")
+    match = PostFactory.create(title="Scaling Django", tags=[django])
+    PostFactory.create(title="Scaling Django elsewhere")  # no tag
+    PostFactory.create(title="Unrelated", tags=[django])
+
+    def ids(**params: str) -> list[int]:
+        response = client.get("/api/v1/posts/", params)
+        assert response.status_code == 200, response.json()
+        return [p["id"] for p in response.json()["results"]]
+
+    assert ids(tag="django", search="scaling") == [match.pk]
+    assert ids(author=match.author.username) == [match.pk]
+    published = match.published_at.isoformat()  # type: ignore[union-attr]
+    assert match.pk in ids(published_after=published)
+    assert match.pk not in ids(published_before=published)
+    assert ids(tag="no-such-tag") == []
 
 
-def test_api_is_read_only_here(client: Client) -> None:
-    assert client.post("/api/v1/posts/", {"title": "x"}).status_code in {403, 405}
+def test_drafts_are_visible_only_to_their_author_and_staff(author: User, other: User, staff: User) -> None:
+    draft = PostFactory.create(author=author, draft=True)
+    for user, sees in [(None, False), (other, False), (author, True), (staff, True)]:
+        client = client_for(user)
+        detail = client.get(f"/api/v1/posts/{draft.slug}/")
+        assert detail.status_code == (200 if sees else 404)
+        listed = [p["id"] for p in client.get("/api/v1/posts/").json()["results"]]
+        assert listed == ([draft.pk] if sees else [])
+        drafts = [p["id"] for p in client.get("/api/v1/posts/", {"status": "draft"}).json()["results"]]
+        assert drafts == ([draft.pk] if sees else [])
 
 
-def test_tags_list(client: Client, django_assert_num_queries) -> None:
-    TagFactory.create(name="django")
-    # 1: a page of tags
-    with django_assert_num_queries(1):
-        response = client.get("/api/v1/tags/")
-    assert [t["name"] for t in response.json()["results"]] == ["django"]
+def test_a_scheduled_post_is_hidden_like_a_draft(client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    post = PostFactory.create(published_at=timezone.now() + timedelta(days=1))
+    assert client.get(f"/api/v1/posts/{post.slug}/").status_code == 404
 
 
-def test_bad_cursor_is_404_not_500(client: Client) -> None:
-    assert client.get("/api/v1/posts/", {"cursor": "garbage"}).status_code == 404
+def test_create_makes_the_requester_the_author_whatever_the_body_says(author: User, other: User) -> None:
+    tag = TagFactory.create(name="django")
+    response = client_for(author).post(
+        "/api/v1/posts/",
+        {
+            "title": "My post",
+            "body": "Text.",
+            "tag_slugs": ["django"],
+            "status": "published",
+            # mass assignment attempts: all ignored
+            "author": other.username,
+            "id": 999_999,
+            "slug": "chosen-slug",
+            "published_at": "2001-01-01T00:00:00Z",
+            "comment_count": 42,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    post = Post.objects.get(pk=body["id"])
+    assert (post.author, post.slug, post.status) == (author, "my-post", "published")
+    assert post.pk != 999_999 and post.published_at.year > 2001  # type: ignore[union-attr]
+    assert list(post.tags.all()) == [tag]
+    assert (body["author"], body["comment_count"], body["tags"][0]["slug"]) == ("author", 0, "django")
+
+
+def test_a_new_post_is_a_draft_unless_published(author: User) -> None:
+    response = client_for(author).post("/api/v1/posts/", {"title": "Draft", "body": "Text."}, format="json")
+    assert (response.json()["status"], response.json()["published_at"]) == ("draft", None)
+
+
+def test_update_publishes_retitles_and_replaces_tags_but_keeps_the_slug(author: User) -> None:
+    post = PostFactory.create(author=author, draft=True, slug="first-title", tags=[TagFactory.create(name="old")])
+    TagFactory.create(name="new")
+    response = client_for(author).patch(
+        f"/api/v1/posts/{post.slug}/",
+        {"title": "Second title", "status": "published", "tag_slugs": ["new"], "author": "other"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    post.refresh_from_db()
+    assert (post.title, post.slug, post.status, post.author) == ("Second title", "first-title", "published", author)
+    assert post.published_at is not None
+    assert [t.slug for t in post.tags.all()] == ["new"]
+
+
+def test_unpublishing_turns_a_post_back_into_a_draft(author: User) -> None:
+    post = PostFactory.create(author=author)
+    client_for(author).patch(f"/api/v1/posts/{post.slug}/", {"status": "draft"}, format="json")
+    post.refresh_from_db()
+    assert (post.status, post.published_at) == ("draft", None)
+
+
+def test_delete_removes_the_post_and_its_comments(author: User) -> None:
+    post = PostFactory.create(author=author)
+    CommentFactory.create(post=post)
+    assert client_for(author).delete(f"/api/v1/posts/{post.slug}/").status_code == 204
+    assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_bad_cursor_is_400_naming_the_parameter(client: Client) -> None:
+    response = client.get("/api/v1/posts/", {"cursor": "garbage"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"cursor": ["Invalid cursor."]}
+
+
+def test_browsable_api_renders_for_a_logged_in_user(author: User) -> None:
+    client = Client()
+    client.force_login(author)
+    PostFactory.create(title="Shown in HTML")
+    response = client.get("/api/v1/posts/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"Shown in HTML" in response.content
+    assert b"author" in response.content  # the logged-in user's name in the navbar
+
+
+def test_the_hand_written_representation_matches_the_declared_fields(author: User) -> None:
+    from api.serializers import PostListSerializer, PostSerializer
+
+    post = PostFactory.create(author=author, tags=[TagFactory.create(name="django")])
+    body = client_for(author).get(f"/api/v1/posts/{post.slug}/").json()
+    readable = [name for name, field in PostSerializer().fields.items() if not field.write_only]
+    assert list(body) == readable
+    assert body["published_at"] == post.published_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert body["url"] == post.get_absolute_url()
+    listed = client_for(author).get("/api/v1/posts/").json()["results"][0]
+    assert list(listed) == [name for name, f in PostListSerializer().fields.items() if not f.write_only]

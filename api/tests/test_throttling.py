@@ -1,0 +1,86 @@
+"""Throttles: anonymous and user rates, a per-endpoint scope for writes, and a cache outage."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from api.tests.conftest import client_for
+from blog.models import Post
+from blog.tests.factories import PostFactory
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rates(settings: Any) -> Any:
+    """Set throttle rates for one test; the throttles read them per request."""
+
+    def set_rates(**scopes: str) -> None:
+        rest: dict[str, Any] = dict(django_settings.REST_FRAMEWORK)
+        rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], **scopes}
+        settings.REST_FRAMEWORK = rest
+
+    return set_rates
+
+
+def test_anonymous_clients_get_429_past_their_rate_with_retry_after(rates: Any) -> None:
+    rates(anon="3/min")
+    client = client_for(None)
+    assert [client.get("/api/v1/tags/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    response = client.get("/api/v1/tags/")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_each_user_has_their_own_rate(rates: Any, author: User, other: User) -> None:
+    rates(user="2/min")
+    first, second = client_for(author), client_for(other)
+    assert [first.get("/api/v1/users/me/").status_code for _ in range(3)] == [200, 200, 429]
+    assert second.get("/api/v1/users/me/").status_code == 200
+
+
+def test_writes_have_a_scope_per_endpoint_and_reads_do_not_count(rates: Any, author: User) -> None:
+    rates(posts="2/min")
+    client = client_for(author)
+    post = PostFactory.create()
+    statuses = [
+        client.post("/api/v1/posts/", {"title": f"t{n}", "body": "b"}, format="json").status_code for n in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    assert Post.objects.filter(author=author).count() == 2
+    assert client.get("/api/v1/posts/").status_code == 200  # reads are not writes
+    comment = client.post("/api/v1/comments/", {"post": post.pk, "body": "hi"}, format="json")
+    assert comment.status_code == 201  # another endpoint's scope
+
+
+def test_when_the_throttle_cache_is_down_requests_are_served_and_logged(
+    rates: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A real Redis client pointed at a port where no server listens: every call fails to connect.
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "down": {**django_settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    settings.API_THROTTLE_CACHE = "down"
+    rates(anon="1/min")
+    client = client_for(None)
+    with caplog.at_level(logging.WARNING, logger="project.api_policies"):
+        assert [client.get("/api/v1/tags/").status_code for _ in range(3)] == [200, 200, 200]
+    assert caplog.messages.count(caplog.messages[0]) == 3
+    assert caplog.messages[0].startswith("API throttle cache unavailable, request allowed")
+
+
+def test_password_guessing_at_the_token_endpoint_is_throttled(rates: Any, author: User) -> None:
+    rates(token="2/min")
+    client = client_for(None)
+    guesses = [
+        client.post("/api/v1/auth/token/", {"username": "author", "password": f"guess{n}"}, format="json")
+        for n in range(3)
+    ]
+    assert [g.status_code for g in guesses] == [400, 400, 429]

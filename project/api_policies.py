@@ -1,0 +1,240 @@
+"""The API's policies, named by ``REST_FRAMEWORK`` in settings: errors, parsing, throttles, permissions.
+
+They live apart from ``project/api.py`` because DRF imports the classes its settings name while
+``rest_framework.views`` loads; this module must therefore not import DRF's views or viewsets.
+
+- ``JSONParser`` caps the body at ``DATA_UPLOAD_MAX_MEMORY_SIZE``: DRF reads the request stream
+  itself, past Django's own check, so without a cap a client could post gigabytes.
+- The throttles read their rates at request time (tests and settings changes see new rates) and,
+  when the cache behind them is down, let the request through and log it: throttling protects
+  capacity, and an outage of the cache must not become an outage of the API.
+- ``exception_handler`` gives every error one JSON shape (``ErrorSerializer``), documented in the
+  OpenAPI schema by ``project.api.AutoSchema`` for every status an operation can return.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from redis.exceptions import RedisError
+from rest_framework import exceptions, parsers, permissions, serializers, status, throttling
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger(__name__)
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but clashes with the current state of the resource (HTTP 409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (HTTP 413)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every API error: status, a stable code, a sentence, and field errors."""
+
+    status = serializers.IntegerField(help_text="The HTTP status code, repeated for clients that lose it.")
+    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`, `not_found`, `throttled`.")
+    detail = serializers.CharField(help_text="A human-readable sentence.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # the metaclass pops it off the class
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation only: each invalid field (or query parameter) with its messages.",
+    )
+
+
+def _flatten(detail: Any) -> list[str]:
+    """Turn DRF's nested error detail (lists, dicts) into a flat list of messages."""
+    if isinstance(detail, dict):
+        return [f"{key}: {message}" for key, value in detail.items() for message in _flatten(value)]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _flatten(item)]
+    return [str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every error as ``ErrorSerializer``; a database constraint race becomes a 409."""
+    from rest_framework.views import exception_handler as drf_exception_handler  # see the module docstring
+
+    if isinstance(exc, PermissionError):
+        # A service refused: the viewset's permissions should have caught it first.
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own cap, hit when the body was read before the parser (e.g. a form body).
+        exc = RequestTooLarge()
+    if isinstance(exc, IntegrityError):
+        # Validation catches the usual duplicates; this is the race two requests can still lose.
+        exc = Conflict()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "invalid"
+        if isinstance(exc.detail, dict):
+            body["detail"] = "Invalid input."
+            body["fields"] = {field: _flatten(messages) for field, messages in exc.detail.items()}
+        else:
+            body["detail"] = " ".join(_flatten(exc.detail)) or "Invalid input."
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        body["code"] = codes if isinstance(codes, str) else "error"
+        body["detail"] = " ".join(_flatten(exc.detail))
+    elif isinstance(exc, Http404):
+        body["code"] = "not_found"
+        body["detail"] = "Not found."
+    else:  # Django's PermissionDenied
+        body["code"] = "permission_denied"
+        body["detail"] = "You do not have permission to perform this action."
+    response.data = body
+    return response
+
+
+# --- Parsing -----------------------------------------------------------------------------------
+
+
+class JSONParser(parsers.JSONParser):
+    """Parse a JSON body of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, refusing more with a 413."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if limit is not None else stream.read()
+        if limit is not None and len(raw) > limit:
+            raise RequestTooLarge(f"The request body must be at most {limit} bytes.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.decode(raw, encoding)
+            return json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, LookupError) as error:
+            raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+
+
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# --- Throttling --------------------------------------------------------------------------------
+
+
+class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
+    """Read the rate at request time and let requests through when the throttle's cache is down."""
+
+    def __init__(self) -> None:
+        # SimpleRateThrottle reads THROTTLE_RATES once, at import; read it per request instead.
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+        self.cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
+        super().__init__()
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, DatabaseError, OSError) as error:
+            # Fail open: a throttle is capacity protection, not security. Log every miss so an
+            # outage is visible, and keep serving.
+            logger.warning("API throttle cache unavailable, request allowed: %s", error)
+            return True
+
+
+class AnonRateThrottle(_CacheTolerantThrottle, throttling.AnonRateThrottle):
+    """Every request from an anonymous client, per IP address (``API_THROTTLE_ANON_RATE``)."""
+
+
+class UserRateThrottle(_CacheTolerantThrottle, throttling.UserRateThrottle):
+    """Every request from a logged-in user, per user (``API_THROTTLE_USER_RATE``)."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        # DRF's version also counts anonymous clients by IP, a second cache round trip for what
+        # AnonRateThrottle already counts.
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
+
+
+class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle):
+    """Writes only, per user and per endpoint scope (the viewset's ``throttle_scope``)."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
+# --- Permissions -------------------------------------------------------------------------------
+
+
+class IsOwnerOrStaffOrReadOnly(permissions.IsAuthenticatedOrReadOnly):
+    """Anyone reads; logged-in users create; only the row's ``author`` (or staff) changes it."""
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user.is_staff or obj.author_id == request.user.pk)
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    """Anyone reads; only staff write."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+# --- Errors outside DRF's views ----------------------------------------------------------------
+# A URL no route matches, or a body Django itself refuses, never reaches a DRF view; under /api/
+# these handlers still answer in the API's error shape, elsewhere with Django's own pages.
+
+API_PREFIX = "/api/"
+
+
+def _api_error(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"status": status_code, "code": code, "detail": detail}, status=status_code)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 404 in the API's error shape under /api/, with the site's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 400 (e.g. a form body over the size limit) in the API's error shape under /api/."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(400, "bad_request", "The request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 403 in the API's error shape under /api/."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(403, "permission_denied", "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer 500 in the API's error shape under /api/ (the error is logged and mailed as usual)."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(500, "server_error", "Something went wrong on our side.")
+    return defaults.server_error(request)
