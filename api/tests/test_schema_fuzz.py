@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -28,7 +29,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
-from project.wsgi import application
 from users.tests.factories import UserFactory
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -42,6 +42,9 @@ CHECKS = [
 
 
 # Loading the schema runs no query (no credentials, no database), so it can happen at collection.
+# Django's own WSGI handler, not project.wsgi: importing that marks this whole test process (and the
+# subprocesses later tests start) as a web process, with the web's statement_timeout.
+application = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
 
 
