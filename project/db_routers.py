@@ -134,9 +134,6 @@ def mark_down(alias: str) -> None:
     health.down_until = time.monotonic() + settings.REPLICA_DOWN_SECONDS
     health.lag = None
     health.checked_at = time.monotonic()
-    with contextlib.suppress(Exception):
-        # A broken connection must not be reused once the replica is back.
-        connections[alias].close()
 
 
 def reset_health() -> None:
@@ -148,16 +145,14 @@ def reset_health() -> None:
 def replica_lag_seconds(alias: str) -> float | None:
     """Return the replica's replay lag in seconds, ``math.inf`` if it cannot tell, ``None`` if unreachable.
 
-    Runs one query on this thread's connection to ``alias``; a failure closes that connection.
+    Runs one query on this thread's connection to ``alias`` (the monitoring's readiness check
+    reuses it).
     """
-    connection = connections[alias]
     try:
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute(LAG_SQL)
             row = cursor.fetchone()
     except DatabaseError:
-        with contextlib.suppress(Exception):
-            connection.close()
         return None
     if row is None or row[0] is None:
         return math.inf
@@ -191,7 +186,9 @@ def _connect(alias: str) -> bool:
     """Make sure this thread holds a working connection to ``alias``, and retry failed reads on the primary."""
     connection = connections[alias]
     try:
-        connection.close_if_health_check_failed()  # a persistent connection may predate a restart
+        # A persistent connection that failed before (the replica restarted since) is replaced.
+        if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
+            connection.close()
         connection.ensure_connection()
     except DatabaseError:
         mark_down(alias)
