@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench clean
+.PHONY: help install run test test-fast lint format services services-down bench bench-replica clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -50,6 +50,9 @@ format: install ## apply ruff's fixes and formatting
 
 bench: install services ## HTTP benchmark: home page, post page and a bare Django view under wrk
 	$(BIN)/python -m benchmarks.http
+
+bench-replica: install services ## replica stopped and started under read/write load (REPLICA_PORT picks the replica)
+	$(BIN)/python -m benchmarks.replica
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var
