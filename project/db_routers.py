@@ -208,7 +208,10 @@ def _connect(alias: str) -> bool:
     """Make sure this thread holds a working connection to ``alias``, and retry failed reads on the primary."""
     connection = connections[alias]
     try:
-        # A persistent connection that failed before (the replica restarted since) is replaced.
+        # Django checks a persistent connection once per request, at its first query; do it now,
+        # while a dead one can still send the scope to the primary instead of failing that query.
+        connection.close_if_health_check_failed()
+        # Outside requests (tasks) that check ran once: replace a connection that failed since.
         if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
             connection.close()
         connection.ensure_connection()
