@@ -164,6 +164,7 @@ def replica_lag_seconds(alias: str) -> float | None:
     ``alias``; the monitoring's readiness check reuses it.
     """
     try:
+        _drop_dead_connection(alias)
         with connections[alias].cursor() as cursor:
             started = time.monotonic()
             cursor.execute(REPLAY_STATE_SQL)
@@ -204,16 +205,22 @@ def _usable(alias: str) -> bool:
     return health.lag is not None and health.lag <= settings.REPLICA_MAX_LAG
 
 
+def _drop_dead_connection(alias: str) -> None:
+    """Close this thread's connection to ``alias`` if it no longer works, so the next use reconnects."""
+    connection = connections[alias]
+    # Django checks a persistent connection once per request, at its first query; do it now, while
+    # a dead one can still send the scope to the primary instead of failing that query.
+    connection.close_if_health_check_failed()
+    # Outside requests (tasks, commands) that check ran once: replace a connection that failed since.
+    if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
+        connection.close()
+
+
 def _connect(alias: str) -> bool:
     """Make sure this thread holds a working connection to ``alias``, and retry failed reads on the primary."""
     connection = connections[alias]
     try:
-        # Django checks a persistent connection once per request, at its first query; do it now,
-        # while a dead one can still send the scope to the primary instead of failing that query.
-        connection.close_if_health_check_failed()
-        # Outside requests (tasks) that check ran once: replace a connection that failed since.
-        if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
-            connection.close()
+        _drop_dead_connection(alias)
         connection.ensure_connection()
     except DatabaseError:
         mark_down(alias)
