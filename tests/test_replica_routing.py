@@ -104,6 +104,11 @@ def replica_service(command: str) -> None:
     )
 
 
+def lag_below(alias: str, limit: float) -> bool:
+    lag = replica_lag_seconds(alias)
+    return lag is not None and lag < limit
+
+
 def served_by_replica(client: Client) -> bool:
     """GET the home page and say whether both its queries ran on the replica."""
     with queries() as captured:
@@ -337,7 +342,7 @@ def test_paused_replay_beyond_max_lag_sends_reads_to_the_primary(client: Client,
     # A caught-up replica is not lagging, however long ago this database's last commit was. (Other
     # databases of the cluster may be writing, so allow for a sample taken mid-replay.)
     time.sleep(1)
-    wait_for(lambda: (replica_lag_seconds("replica") or 1) < 0.5, timeout=60)
+    wait_for(lambda: lag_below("replica", 0.5), timeout=60)
     with connections["replica"].cursor() as cursor:
         cursor.execute("SELECT pg_wal_replay_pause()")
     try:
