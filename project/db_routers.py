@@ -226,7 +226,9 @@ def _connect(alias: str) -> bool:
         mark_down(alias)
         return False
     if _retry_on_primary not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_retry_on_primary)
+        # First, never last: Django's execute_wrapper() context manager pops the *last* wrapper on
+        # exit, so appending while someone's wrapper is active would remove ours and leave theirs.
+        connection.execute_wrappers.insert(0, _retry_on_primary)
     return True
 
 

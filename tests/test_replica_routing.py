@@ -139,6 +139,31 @@ def test_api_reads_land_on_the_replica(client: Client) -> None:
     assert "blog_post" in sql(captured["replica"])
 
 
+def test_under_asgi_the_middleware_routes_gets_to_the_replica_and_pins_writers() -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    post = replicated(PostFactory.create(title="Served over ASGI"))
+    client = AsyncClient()
+    with queries() as captured:
+        response = async_to_sync(client.get)(reverse("blog:home"))
+    assert response.status_code == 200
+    assert b"Served over ASGI" in response.content
+    assert len(reads(captured["replica"])) == 2
+    assert len(reads(captured["default"])) == 0
+
+    client.force_login(UserFactory.create())
+    response = async_to_sync(client.post)(
+        reverse("blog:comment-create", kwargs={"slug": post.slug}), {"body": "Async hello"}
+    )
+    assert response.status_code == 302
+    assert response.cookies["primary_pin"]["httponly"] is True
+    with queries() as captured:
+        response = async_to_sync(client.get)(post.get_absolute_url())
+    assert b"Async hello" in response.content
+    assert len(reads(captured["replica"])) == 0
+
+
 def test_a_write_reads_on_the_primary_and_pins_the_next_get_there(client: Client) -> None:
     post = replicated(PostFactory.create())
     client.force_login(UserFactory.create())
@@ -333,6 +358,24 @@ def test_a_replica_connection_lost_mid_request_is_retried_on_the_primary() -> No
         assert list(Post.objects.values_list("pk", flat=True)) == [post.pk]
         assert Post.objects.all().db == "default"  # and the scope's later reads stay there
     assert replica_alias() is None  # marked down for REPLICA_DOWN_SECONDS
+
+
+def test_installing_the_failover_leaves_other_execute_wrappers_working() -> None:
+    replicated(PostFactory.create())
+    replica = connections["replica"]
+    replica.execute_wrappers.clear()  # as in a new thread: the failover is installed at first choice
+    seen: list[str] = []
+
+    def spy(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with replica.execute_wrapper(spy), read_scope(replica_by_default=True):
+        assert len(list(Post.objects.all())) == 1
+    # Django's execute_wrapper() pops the last wrapper on exit: the spy, not the router's failover.
+    assert spy not in replica.execute_wrappers
+    assert len(replica.execute_wrappers) == 1
+    assert any("blog_post" in query for query in seen)
 
 
 def test_paused_replay_beyond_max_lag_sends_reads_to_the_primary(client: Client, settings: Any) -> None:
