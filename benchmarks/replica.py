@@ -11,8 +11,8 @@ Then the baseline, in the same run: the same site with the router of Django's do
 read to a replica, no health or lag check) goes through the same stop and start.
 
 The last line is JSON: requests, errors_5xx, reads_on_replica_pct (healthy phase), failover_ms (stop
-issued → first GET answered from the primary), recovery_s (replica started → first GET answered
-from it), and the baseline's figures.
+issued → first GET answered from the primary), recovery_s (start issued → first GET answered
+from the replica), and the baseline's figures.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def cycle(env: dict[str, str], posts: int, healthy: float, down: float, recovery
                 time.sleep(down)
             finally:
                 log("starting the replica again")
-                replica_service("replica-start")
+                start_issued = replica_service("replica-start")
             started = time.monotonic()
             deadline = started + recovery
             recovered_at = None
@@ -242,7 +242,7 @@ def cycle(env: dict[str, str], posts: int, healthy: float, down: float, recovery
                     back = [
                         s
                         for s in load.samples
-                        if s.finished > started and s.method == "GET" and s.status == 200 and s.on_replica
+                        if s.started > start_issued and s.method == "GET" and s.status == 200 and s.on_replica
                     ]
                 if back:
                     recovered_at = min(s.finished for s in back)
@@ -265,7 +265,8 @@ def cycle(env: dict[str, str], posts: int, healthy: float, down: float, recovery
         "failover_ms": round(1000 * (first_primary.finished - stop_issued)) if first_primary else None,
         "stop_command_ms": round(1000 * (stopped - stop_issued)),
         "max_get_latency_while_down_ms": round(1000 * max((s.finished - s.started for s in during_stop), default=0)),
-        "recovery_s": round(recovered_at - started, 2) if recovered_at else None,
+        "start_command_ms": round(1000 * (started - start_issued)),
+        "recovery_s": round(recovered_at - start_issued, 2) if recovered_at else None,
         "rps": round(len(samples) / (time.monotonic() - began), 1),
     }
 
