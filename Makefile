@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api
+.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -60,7 +60,6 @@ demo-querykiller: install services ## beat + worker kill a long query within int
 bench-monitoring: install services ## overhead of the request-metrics middleware on one endpoint, with and without
 	$(BIN)/python -m benchmarks.monitoring
 
-
 bench-admin: install services ## admin changelist at ROWS posts (default 5,000,000): ours vs stock Django, and ours at 10,000
 	ROWS=$(ROWS) $(BIN)/python -m benchmarks.admin
 
@@ -69,6 +68,9 @@ bench-api: install services ## API benchmark: our post list vs a DRF-tutorial vi
 
 fuzz-api: install services ## schemathesis over the whole API schema (FUZZ_EXAMPLES per operation, default 100)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -m fuzz api/tests/test_schema_fuzz.py
+
+bench-replica: install services ## replica stopped and started under read/write load (REPLICA_PORT picks the replica)
+	$(BIN)/python -m benchmarks.replica
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var

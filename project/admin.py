@@ -7,7 +7,9 @@ Scale decisions for the admin live here, so one change reaches every changelist:
 - ``show_full_result_count`` is off, so a filtered changelist does not run a second ``COUNT(*)``, and
   filter facets (Django 5's per-choice counts, one ``COUNT`` each) are never offered;
 - foreign keys and many-to-many fields get raw-id widgets unless the admin names them in
-  ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer.
+  ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer;
+- GET changelists and change forms read from a replica, so big admin queries stop hurting the
+  site; POSTs, and the pages after them (the client is pinned), read from the primary.
 
 An app's admin keeps its searches, filters and ordering on indexed columns and sets no
 ``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table);
@@ -23,12 +25,31 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from project.db_routers import replica_alias
 from project.models import KilledQuery
 from project.paginators import ApproxCountPaginator
 from project.querysets import with_approx_count
 
 
-class ModelAdmin(admin.ModelAdmin):
+class ReplicaReadsMixin:
+    """Read GET changelists and change forms from a replica, even for models the router keeps on the primary."""
+
+    replica_url_suffixes = ("_changelist", "_change")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        match = request.resolver_match
+        if (
+            request.method in ("GET", "HEAD")
+            and match is not None
+            and (match.url_name or "").endswith(self.replica_url_suffixes)
+        ):
+            # None (the primary) inside a transaction, for a pinned client, or with no healthy replica.
+            queryset = queryset.using(replica_alias())
+        return queryset
+
+
+class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     """Admin defaults that stay fast on big tables; subclass this, never Django's ModelAdmin."""
 
     paginator = ApproxCountPaginator

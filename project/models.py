@@ -5,14 +5,15 @@ A behaviour added here (approximate counts, replica reads, ...) reaches every mo
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.backends.ddl_references import Statement
 from django.utils import timezone
 
+from project.db_routers import replica_alias
 from project.querysets import ApproxCount, approx_count
 
 _M = TypeVar("_M", bound=models.Model, covariant=True)
@@ -30,6 +31,15 @@ class QuerySet(models.QuerySet[_M]):
         ``count()`` stays exact; use this where "about 5,000,000" is good enough (the admin).
         """
         return approx_count(self)
+
+    def using_replica(self) -> Self:
+        """Read from a healthy, caught-up replica: for queries that accept slightly stale data.
+
+        Works anywhere (a task, a command, a POST). Stays on the primary inside a transaction or
+        ``primary_db()``, after this request or task wrote, for a pinned client, and when no replica
+        is configured or healthy (see ``project.db_routers.replica_alias``).
+        """
+        return self.using(replica_alias() or DEFAULT_DB_ALIAS)
 
 
 class Model(models.Model):

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "project.monitoring.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth, so every read of the request is routed by one per-request choice.
+    "project.middleware.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,8 +131,17 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Databases -------------------------------------------------------------------------------
 
 
-def _database(variable: str, url: str) -> dict[str, Any]:
+def _database(variable: str, url: str, *, replica: bool = False) -> dict[str, Any]:
     config = parse_database_url(variable, url, base_dir=BASE_DIR)
+    if replica and config["ENGINE"].endswith("postgresql"):
+        # No pool for replicas: a pool hides a stopped server behind its timeout (10 s by default)
+        # and reconnect back-off, while the router must learn at once that a replica is gone and
+        # read from the primary. A refused connection fails in milliseconds; a lost host after
+        # REPLICA_CONNECT_TIMEOUT. Persistent connections, health-checked per request, stay warm.
+        config["CONN_MAX_AGE"] = REPLICA_CONN_MAX_AGE
+        config["CONN_HEALTH_CHECKS"] = True
+        config["OPTIONS"].setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
+        return config
     if config["ENGINE"].endswith("postgresql"):
         # Every connection says which kind of process opened it (the query killer protects some
         # by name) and carries that kind's timeouts; libpq applies them at connect, so they cost
@@ -186,6 +197,20 @@ DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1)
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be larger than DATABASE_POOL_MAX_SIZE.")
 
+# Read replicas (project/db_routers.py, docs/replicas.md). Defaults: reads after a write stay on
+# the primary for 5 s; a replica more than 2 s behind, or one that failed in the last 5 s, is skipped.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5, minimum=0)
+REPLICA_MAX_LAG = env_float("REPLICA_MAX_LAG", 2.0, minimum=0)
+REPLICA_LAG_CHECK_SECONDS = env_float("REPLICA_LAG_CHECK_SECONDS", 2.0, minimum=0)
+REPLICA_DOWN_SECONDS = env_float("REPLICA_DOWN_SECONDS", 5.0, minimum=0)
+REPLICA_CONNECT_TIMEOUT = env_int("REPLICA_CONNECT_TIMEOUT", 2, minimum=1)
+REPLICA_CONN_MAX_AGE = env_int("REPLICA_CONN_MAX_AGE", 60, minimum=0)
+REPLICA_PIN_COOKIE_NAME = "primary_pin"
+# Reads of these apps and models decide who the user is: always from the primary, so a user who
+# has just logged in (or out, or changed their password) never looks otherwise on the next page.
+REPLICA_PRIMARY_MODELS = ["sessions", "auth", "contenttypes", "admin", AUTH_USER_MODEL.lower()]
+DATABASE_ROUTERS = ["project.db_routers.PrimaryReplicaRouter"]
+
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -204,7 +229,7 @@ REPLICA_DATABASE_URLS = env_list("REPLICA_DATABASE_URLS")
 REPLICA_DATABASES: list[str] = []
 for _number, _url in enumerate(REPLICA_DATABASE_URLS, start=1):
     _alias = "replica" if _number == 1 else f"replica{_number}"
-    DATABASES[_alias] = _database("REPLICA_DATABASE_URLS", _url)
+    DATABASES[_alias] = _database("REPLICA_DATABASE_URLS", _url, replica=True)
     REPLICA_DATABASES.append(_alias)
 if REPLICA_DATABASES and not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("REPLICA_DATABASE_URLS needs DATABASE_URL to be a PostgreSQL primary.")

@@ -11,7 +11,9 @@ import pytest
 from blog.models import Comment
 from blog.tests.factories import PostFactory, TagFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The live server reads GET pages from the replica; after each write (sign-up, comment, log-out)
+# the pin cookie keeps this browser on the primary, which is what lets the next page show the write.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium from reaching for the network this machine does not have.
