@@ -298,6 +298,10 @@ def _retry_on_primary(execute: Callable[..., Any], sql: str, params: Any, many: 
 
 def _is_primary_model(model: type[Model]) -> bool:
     meta = model._meta
+    # Django's database cache routes a stand-in model whose _meta has only app_label "django_cache"
+    # and model_name: its reads (locks, fresh values) must see the writes, so it stays on the primary.
+    if meta.app_label == "django_cache":
+        return True
     labels = settings.REPLICA_PRIMARY_MODELS
     return meta.app_label in labels or meta.label_lower in labels
 
@@ -313,8 +317,10 @@ class PrimaryReplicaRouter:
 
     def db_for_write(self, model: type[Model], **hints: Any) -> str:
         scope = _scope.get()
-        # Sessions are read on the primary anyway; saving one (many GETs do) must not pin reads.
-        if scope is not None and model._meta.label_lower != "sessions.session":
+        # Sessions and the database cache are read on the primary anyway; saving one (many GETs do)
+        # must not pin reads. (The cache's stand-in model has no label_lower.)
+        meta = model._meta
+        if scope is not None and meta.app_label not in ("sessions", "django_cache"):
             scope.wrote = True
         return DEFAULT_DB_ALIAS
 

@@ -52,7 +52,6 @@ from prometheus_client import CollectorRegistry, multiprocess  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 from prometheus_client.registry import Collector  # noqa: E402
 
-from project.db_routers import replica_lag_seconds  # noqa: E402
 from project.metrics import (  # noqa: E402
     CELERY_TASK_FAILURES,
     CELERY_TASK_SECONDS,
@@ -469,15 +468,43 @@ class ReplicaNotReady(Exception):
 
 
 def check_replica(alias: str) -> dict[str, Any]:
-    """Report the replica's replay lag, measured the way the router measures it (one definition)."""
-    lag = replica_lag_seconds(alias)
-    if lag is None:
-        raise ReplicaNotReady("unreachable")
-    if math.isinf(lag):
-        raise ReplicaNotReady("cannot tell its lag (replay paused, or nothing replayed yet)")
+    lag = replica_replay_lag_seconds(alias)
     if lag > settings.READYZ_REPLICA_MAX_LAG_SECONDS:
         raise ReplicaNotReady(f"replays {lag:.1f} s behind (limit {settings.READYZ_REPLICA_MAX_LAG_SECONDS:g} s)")
     return {"lag_seconds": round(lag, 3)}
+
+
+# An idle primary writes no WAL, so "now - last replayed commit" grows without any lag. The replica is
+# caught up when it has replayed everything it received; only then is the commit timestamp irrelevant.
+REPLAY_LAG_SQL = """
+SELECT pg_is_in_recovery(),
+       (SELECT status FROM pg_stat_wal_receiver),
+       pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(),
+       EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+"""
+
+
+def replica_replay_lag_seconds(alias: str, *, connect_timeout: int = 2) -> float:
+    """Return how far behind the primary the standby behind ``alias`` replays, in seconds.
+
+    Connects directly (not through the pool, whose timeout is long) so a stopped replica is reported
+    within ``connect_timeout``. Raises ``ReplicaNotReady`` if the server is not a streaming standby.
+    """
+    import psycopg
+
+    params = connections[alias].get_connection_params()
+    params["connect_timeout"] = connect_timeout
+    with psycopg.connect(**params) as connection:
+        row = connection.execute(REPLAY_LAG_SQL).fetchone()
+    assert row is not None
+    in_recovery, receiver_status, caught_up, since_last_replay = row
+    if not in_recovery:
+        raise ReplicaNotReady("not a standby: the server is not in recovery")
+    if receiver_status != "streaming":
+        raise ReplicaNotReady(f"not streaming from the primary (WAL receiver: {receiver_status or 'stopped'})")
+    if caught_up:
+        return 0.0
+    return max(float(since_last_replay or 0.0), 0.0)
 
 
 def check_cache() -> dict[str, Any]:

@@ -133,35 +133,33 @@ AUTH_PASSWORD_VALIDATORS = [
 
 def _database(variable: str, url: str, *, replica: bool = False) -> dict[str, Any]:
     config = parse_database_url(variable, url, base_dir=BASE_DIR)
-    if replica and config["ENGINE"].endswith("postgresql"):
+    if not config["ENGINE"].endswith("postgresql"):
+        return config
+    # Every connection, to the primary or a replica, says which kind of process opened it (the
+    # query killer protects some by name) and carries that kind's timeouts; libpq applies them at
+    # connect, so they cost no query per request. See docs/querykiller.md for how the layers relate.
+    config["OPTIONS"].setdefault("application_name", DATABASE_APPLICATION_NAME)
+    config["OPTIONS"]["options"] = " ".join(filter(None, [config["OPTIONS"].get("options"), DATABASE_SESSION_OPTIONS]))
+    config["CONN_HEALTH_CHECKS"] = True
+    if replica:
         # No pool for replicas: a pool hides a stopped server behind its timeout (10 s by default)
         # and reconnect back-off, while the router must learn at once that a replica is gone and
         # read from the primary. A refused connection fails in milliseconds; a lost host after
         # REPLICA_CONNECT_TIMEOUT. Persistent connections, health-checked per request, stay warm.
         config["CONN_MAX_AGE"] = REPLICA_CONN_MAX_AGE
-        config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"].setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
         return config
-    if config["ENGINE"].endswith("postgresql"):
-        # Every connection says which kind of process opened it (the query killer protects some
-        # by name) and carries that kind's timeouts; libpq applies them at connect, so they cost
-        # no query per request. See docs/querykiller.md for how the layers relate.
-        config["OPTIONS"].setdefault("application_name", DATABASE_APPLICATION_NAME)
-        config["OPTIONS"]["options"] = " ".join(
-            filter(None, [config["OPTIONS"].get("options"), DATABASE_SESSION_OPTIONS])
-        )
-        # psycopg 3's pool (Django 5.1+) instead of persistent connections: each process keeps a
-        # few warm connections and hands them out per request. CONN_MAX_AGE must stay 0 with it.
-        if DATABASE_POOL:
-            config["OPTIONS"]["pool"] = {
-                "min_size": DATABASE_POOL_MIN_SIZE,
-                "max_size": DATABASE_POOL_MAX_SIZE,
-                "timeout": DATABASE_POOL_TIMEOUT,
-            }
-        else:
-            config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-        config["CONN_HEALTH_CHECKS"] = True
-        config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
+    # psycopg 3's pool (Django 5.1+) instead of persistent connections: each process keeps a
+    # few warm connections and hands them out per request. CONN_MAX_AGE must stay 0 with it.
+    if DATABASE_POOL:
+        config["OPTIONS"]["pool"] = {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        }
+    else:
+        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+    config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
     return config
 
 
