@@ -74,8 +74,8 @@ def manage(*args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def ensure_database(posts: int) -> None:
-    """Create, migrate and seed the benchmark database up to ``posts`` demo posts."""
+def create_database() -> None:
+    """Create the benchmark database ``BENCH_DB`` unless it exists."""
     subprocess.run(
         [
             "psql",
@@ -93,6 +93,11 @@ def ensure_database(posts: int) -> None:
         capture_output=True,
         check=False,
     )  # fails harmlessly when it exists
+
+
+def ensure_database(posts: int) -> None:
+    """Create, migrate and seed the benchmark database up to ``posts`` demo posts."""
+    create_database()
     manage("migrate", "--noinput", "-v", "0")
     log(f"seeding {BENCH_DB} to {posts:,} posts (tops up; a first run at millions takes minutes)")
     manage("seed_demo", "--posts", str(posts))

@@ -30,7 +30,7 @@ from typing import IO
 import psycopg
 import redis
 
-from benchmarks.harness import BASE_DIR, BENCH_DB, bench_env, log, manage
+from benchmarks.harness import BASE_DIR, BENCH_DB, bench_env, create_database, log, manage
 
 
 def main() -> None:
@@ -125,26 +125,6 @@ class Session:
         if self.thread.is_alive():
             self.connection.cancel_safe()
             self.thread.join(10)
-
-
-def create_database() -> None:
-    subprocess.run(
-        [
-            "psql",
-            "-X",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            f"CREATE DATABASE {BENCH_DB}",
-        ],
-        capture_output=True,
-        check=False,
-    )  # fails harmlessly when it exists
 
 
 def count_audit_rows(db: psycopg.Connection[tuple[int]]) -> int:

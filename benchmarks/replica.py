@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.harness import BASE_DIR, BENCH_DB, bench_env, gunicorn, log, manage
+from benchmarks.harness import BASE_DIR, BENCH_DB, bench_env, create_database, gunicorn, log, manage
 
 # The replica to stop and start: deploy/services.sh's, on the same REPLICA_PORT it uses (default 5433).
 REPLICA_PORT = int(os.environ.get("REPLICA_PORT", "5433"))
@@ -284,23 +284,7 @@ def main() -> None:
         if os.environ.get(variable):
             extra[variable] = os.environ[variable]
     env = bench_env(**extra)
-    subprocess.run(
-        [
-            "psql",
-            "-X",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            f"CREATE DATABASE {BENCH_DB}",
-        ],
-        capture_output=True,
-        check=False,
-    )  # fails harmlessly when it exists
+    create_database()
     replica_service("up")
     manage("migrate", "--noinput", "-v", "0", env=env)
     log(f"seeding {BENCH_DB} to {posts:,} posts")

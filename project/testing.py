@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connections
 
@@ -53,3 +54,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {timeout}s waiting for {predicate}")
         time.sleep(interval)
+
+
+@pytest.fixture
+def celery_worker() -> Iterator[None]:
+    """A real Celery worker thread consuming from the test broker (Redis), not eager mode."""
+    from project.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield

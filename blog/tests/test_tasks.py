@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from blog.services import comment_create
 from blog.tests.factories import PostFactory
-from project.celery import app
 from project.testing import wait_for
 from users.tests.factories import UserFactory
-
-
-@pytest.fixture
-def celery_worker() -> Iterator[None]:
-    """A real worker thread consuming from the test broker (Redis), not eager mode."""
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
@@ -265,13 +264,6 @@ def test_json_logging_is_chosen_by_a_setting(tmp_path: Path) -> None:
 
 
 # --- Celery ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def celery_worker() -> Iterator[None]:
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 @pytest.mark.django_db(transaction=True)
