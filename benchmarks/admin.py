@@ -36,7 +36,12 @@ PAGES = {
     "filtered_published": "?status__exact=published",
 }
 GROWTH_MAX = 1.3  # the targets: ours at ROWS within 1.3x of ours at 10k ...
-SPEEDUP_MIN = {"plain": 5, "filtered": 15, "search": 15, "filtered_published": 15}  # ... and stock this many times slower
+SPEEDUP_MIN = {
+    "plain": 5,
+    "filtered": 15,
+    "search": 15,
+    "filtered_published": 15,
+}  # ... and stock this many times slower
 
 
 def seeded(database: str, posts: int) -> dict[str, str]:

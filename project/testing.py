@@ -9,7 +9,11 @@ test database appears by replication.
 from __future__ import annotations
 
 import copy
+import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -64,3 +68,26 @@ def celery_worker() -> Iterator[None]:
     app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on now (a server may take it; a client finds it closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[Any], *, timeout: float, describe: Callable[[], str]
+) -> None:
+    """Poll ``url`` until it answers; kill ``process`` and fail with ``describe()`` if it exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - tests poll their own http://127.0.0.1 servers
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(describe())
+            time.sleep(0.2)

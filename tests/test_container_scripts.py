@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from project.testing import wait_for
+from project.testing import free_port, wait_for
 from tests.compose import BASE_DIR, healthcheck_shell, load_compose
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -46,12 +46,6 @@ def compose() -> dict[str, Any]:
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def as_postgres(command: list[str]) -> list[str]:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,13 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from project.testing import free_port, wait_until_serving
+
 BASE_DIR = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +49,12 @@ def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             text=True,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the embedded site did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    wait_until_serving(
+        base + "/healthz",
+        process,
+        timeout=120,
+        describe=lambda: f"the embedded site did not start:\n{log.read_text()[-3000:]}",
+    )
     yield base, process, log
     if process.poll() is None:
         process.kill()

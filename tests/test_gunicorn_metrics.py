@@ -15,14 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from project.testing import free_port, wait_until_serving
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 TOKEN = "gunicorn-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -51,21 +47,18 @@ def gunicorn_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "project.wsgi"],
         cwd=BASE_DIR,
         env=env,
+        # A file, not a pipe nobody reads: a chatty server would fill the pipe and hang.
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(tmp_path / "gunicorn.log").open("w"),
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"gunicorn did not start: {process.stderr.read() if process.stderr else ''}")
-            time.sleep(0.2)
+    wait_until_serving(
+        base + "/healthz",
+        process,
+        timeout=60,
+        describe=lambda: f"gunicorn did not start:\n{(tmp_path / 'gunicorn.log').read_text()[-3000:]}",
+    )
     yield base, host_dir
     process.terminate()
     process.wait(timeout=30)

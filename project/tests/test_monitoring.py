@@ -7,7 +7,6 @@ import itertools
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from blog.tests.factories import PostFactory
 from project.celery import app
 from project.monitoring import JsonFormatter, metrics_registry, remove_dead_process_files
 from project.performance import recorder
-from project.testing import wait_for
+from project.testing import free_port, wait_for
 from users.tests.factories import StaffFactory, UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -34,12 +33,6 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def sample(name: str, **labels: str) -> float:
     """Read one sample as /metrics would serve it: added up over every process's files."""
     return metrics_registry().get_sample_value(name, labels) or 0.0
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # nothing listens once the socket is closed
 
 
 @app.task(name="tests.monitoring.explode", ignore_result=True)
@@ -310,7 +303,7 @@ def test_queue_lengths_are_read_from_the_broker_at_scrape_time() -> None:
 
 
 def test_an_unreachable_broker_is_a_figure_not_a_failed_scrape(settings) -> None:
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     assert sample("celery_broker_up") == 0
     assert "celery_queue_length{" not in metrics_registry_text()
 
@@ -361,7 +354,7 @@ def replica_alias(settings) -> Iterator[Callable[..., str]]:
 
 @pytest.mark.django_db(databases=["default", "replica"])
 def test_a_stopped_replica_is_reported_without_failing_the_site(client: Client, replica_alias) -> None:
-    replica_alias("replica_stopped", PORT=str(closed_port()))
+    replica_alias("replica_stopped", PORT=str(free_port()))
     response = client.get("/readyz")
     body = response.json()
     assert response.status_code == 200  # the site still reads from the primary
@@ -382,7 +375,7 @@ def test_a_primary_posing_as_replica_is_not_ready(client: Client, replica_alias)
 
 @pytest.mark.django_db
 def test_a_stopped_redis_makes_the_site_unready_but_not_broken(client: Client, settings) -> None:
-    dead = f"redis://127.0.0.1:{closed_port()}/0"
+    dead = f"redis://127.0.0.1:{free_port()}/0"
     # The site's own (fail-soft) Redis backend, pointed at a closed port.
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}
     settings.CELERY_BROKER_URL = dead
