@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions
@@ -28,6 +27,7 @@ from api.serializers import (
 )
 from blog import services
 from blog.models import Comment, Post, Tag
+from blog.views import TAGS
 from project.api import (
     Conflict,
     GenericViewSet,
@@ -49,9 +49,6 @@ def requester(request: Request) -> User:
 
 
 LIST_COLUMNS = ("id", "slug", "title", "status", "published_at", "author_id", "author__id", "author__username")
-
-# Tags are few per post and small: one extra query for the whole page instead of one per post.
-TAGS = Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
 
 
 @extend_schema_view(

@@ -121,7 +121,7 @@ def celery_worker(env: dict[str, str]) -> Iterator[None]:
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a pipe nobody reads would fill up and stall the worker
         text=True,
     )
     try:
@@ -131,7 +131,7 @@ def celery_worker(env: dict[str, str]) -> Iterator[None]:
             if subprocess.run(ping, cwd=BASE_DIR, env=env, capture_output=True, check=False).returncode == 0:
                 break
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"celery worker did not start: {process.stderr.read() if process.stderr else ''}")
+                raise SystemExit("celery worker did not start (run it by hand to see why: celery -A project worker)")
         yield
     finally:
         process.terminate()

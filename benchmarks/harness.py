@@ -119,12 +119,15 @@ def gunicorn(env: dict[str, str] | None = None, workers: int = 2) -> Iterator[st
     port = free_port()
     env = dict(env or bench_env())
     env.update({"GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), "GUNICORN_ACCESSLOG": ""})
+    # The server's log goes to a file: a pipe nobody reads fills up under a chatty server (tracebacks)
+    # and then every request hangs.
+    server_log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "project.wsgi"],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -136,9 +139,7 @@ def gunicorn(env: dict[str, str] | None = None, workers: int = 2) -> Iterator[st
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"gunicorn did not start: {process.stderr.read() if process.stderr else ''}"
-                    ) from None
+                    raise SystemExit(f"gunicorn did not start:\n{Path(server_log.name).read_text()[-3000:]}") from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -147,6 +148,8 @@ def gunicorn(env: dict[str, str] | None = None, workers: int = 2) -> Iterator[st
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        server_log.close()
+        os.unlink(server_log.name)
 
 
 def wrk(url: str, *, seconds: int = 10, connections: int = 8, threads: int = 2) -> dict[str, float]:
