@@ -22,8 +22,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList as DjangoChangeList
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from project.db_routers import replica_alias
 from project.models import KilledQuery
@@ -49,6 +57,40 @@ class ReplicaReadsMixin:
         return queryset
 
 
+class ChangeList(DjangoChangeList):
+    """Django's changelist, building each row's link without resolving a URL per row.
+
+    Django reverses each row's change URL, then ``add_preserved_filters`` resolves it again to
+    decide how to append the changelist's filters: a fifth of a 50-row page. Here the URL is
+    reversed once, the filters go straight into it, and ``preserved_filters`` is left empty so the
+    template tag has nothing left to resolve. The links are the ones Django builds.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The querystring Django's items_for_result() would add; the only reader of preserved_filters.
+        self.row_link_filters, self.preserved_filters = self.preserved_filters, ""
+
+    @cached_property
+    def _change_url_parts(self) -> tuple[str, str]:
+        # Reverse the change URL once with a marker for the key, then splice each row's key in.
+        # The admin's quote() leaves only characters reverse() would not escape, so the result is
+        # the URL Django's url_for_result() reverses per row.
+        marker = "0PK0"
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=(marker,),
+            current_app=self.model_admin.admin_site.name,
+        )
+        prefix, _, suffix = url.partition(marker)
+        return prefix, suffix
+
+    def url_for_result(self, result: Model) -> str:
+        prefix, suffix = self._change_url_parts
+        url = f"{prefix}{quote(getattr(result, self.pk_attname))}{suffix}"
+        return f"{url}?{self.row_link_filters}" if self.row_link_filters else url
+
+
 class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     """Admin defaults that stay fast on big tables; subclass this, never Django's ModelAdmin."""
 
@@ -69,6 +111,19 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
                 and field.name not in self.autocomplete_fields
                 and field.name not in getattr(self, "filter_horizontal", ())
             )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[DjangoChangeList]:
+        return ChangeList
+
+    def action_checkbox(self, obj: Model) -> SafeString:
+        # Django renders this per row through the form widget templates, a fifth of a 50-row
+        # changelist's time; the markup is fixed, so build it directly (same HTML, same escaping).
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(gettext("Select this object for an action - {}"), str(obj)),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # Every admin page, not only the changelist: any Django code that counts to paginate
