@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions
 from rest_framework.authtoken.views import ObtainAuthToken as DRFObtainAuthToken
@@ -30,6 +29,7 @@ from blog.models import Comment, Post, Tag
 from blog.views import TAGS
 from project.api import (
     Conflict,
+    FilterBackend,
     GenericViewSet,
     IsOwnerOrStaffOrReadOnly,
     IsStaffOrReadOnly,
@@ -65,7 +65,7 @@ class PostViewSet(ModelViewSet):
     prefetch_related = (TAGS,)
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     throttle_scope = "posts"
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     filterset_class = PostFilter
     ordering_fields = ["id"]
     ordering = ("-id",)
@@ -127,7 +127,7 @@ class CommentViewSet(ModelViewSet):
     select_related = ("author",)
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     throttle_scope = "comments"
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = CommentFilter
     pagination_class = OldestFirstCursorPagination
     lookup_value_regex = r"[0-9]+"

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from project.api_policies import (
     Conflict,
     ErrorSerializer,
+    FilterBackend,
     IsOwnerOrStaffOrReadOnly,
     IsStaffOrReadOnly,
     JSONParser,
@@ -27,6 +28,7 @@ from project.api_policies import (
 __all__ = [
     "AutoSchema",
     "Conflict",
+    "FilterBackend",
     "GenericViewSet",
     "IsOwnerOrStaffOrReadOnly",
     "IsStaffOrReadOnly",

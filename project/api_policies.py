@@ -26,6 +26,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django_filters.rest_framework import DjangoFilterBackend
 from redis.exceptions import RedisError
 from rest_framework import exceptions, parsers, permissions, serializers, status, throttling
 from rest_framework.response import Response
@@ -180,6 +181,29 @@ class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle):
         if request.method in permissions.SAFE_METHODS:
             return True
         return super().allow_request(request, view)
+
+
+# --- Filtering ---------------------------------------------------------------------------------
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipping the FilterSet when the request names none of its filters.
+
+    Building a FilterSet builds and validates a Django form, a tenth of an unfiltered list
+    request's time; with no filter parameter every filter would leave the QuerySet as it is, so the
+    QuerySet is returned untouched. A parameter that merely starts with a filter's name (a range
+    filter's ``_min``/``_after`` halves) counts as naming it, and a FilterSet with a required
+    filter always runs, to refuse its absence.
+    """
+
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not any(
+            filter_.extra.get("required") or any(param.startswith(name) for param in request.query_params)
+            for name, filter_ in filterset_class.base_filters.items()
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 # --- Permissions -------------------------------------------------------------------------------

@@ -432,7 +432,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "project.paginators.CursorPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["project.api_policies.FilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
         "project.api_policies.AnonRateThrottle",
         "project.api_policies.UserRateThrottle",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from api.filters import PostFilter
 from api.tests.conftest import client_for
 from blog.models import Post
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -124,6 +126,19 @@ def test_filters_by_tag_author_date_range_and_title(client: Client) -> None:
     assert match.pk in ids(published_after=published)
     assert match.pk not in ids(published_before=published)
     assert ids(tag="no-such-tag") == []
+
+
+def test_a_list_without_filter_parameters_builds_no_filterset(client: Client) -> None:
+    # Building django-filter's form costs a tenth of a list request; with no filter named it is skipped.
+    PostFactory.create()
+    with mock.patch.object(PostFilter, "__init__", side_effect=AssertionError("FilterSet built")):
+        assert client.get("/api/v1/posts/", {"page_size": "5", "ordering": "id"}).status_code == 200
+        with pytest.raises(AssertionError, match="FilterSet built"):
+            client.get("/api/v1/posts/", {"tag": ""})
+    # A bad value still reaches the FilterSet and is refused.
+    response = client.get("/api/v1/posts/", {"published_after": "yesterday"})
+    assert response.status_code == 400
+    assert "published_after" in response.json()["fields"]
 
 
 def test_drafts_are_visible_only_to_their_author_and_staff(author: User, other: User, staff: User) -> None:
