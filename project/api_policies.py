@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, parsers, permissions, serializers, status, throttling
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+
+from project.cache_backends import FailSoftRedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +143,25 @@ def _refuse_constant(name: str) -> None:
 # --- Throttling --------------------------------------------------------------------------------
 
 
+# Sliding-log rate limiting in one atomic round trip: DRF's algorithm (a request is allowed while
+# fewer than the rate's count fall within the last duration), kept as a sorted set of request
+# times on the Redis server's clock, instead of a pickled list read and rewritten whole per request.
+# KEYS[1]: the client's log. ARGV: duration in seconds, allowed count, a unique member.
+# Returns {1} if allowed (and logged), else {0, the oldest logged time in the window}.
+SLIDING_LOG = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local duration = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.6f', now - duration))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2], string.format('%.6f', now)}
+end
+redis.call('ZADD', KEYS[1], string.format('%.6f', now), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(duration * 1000))
+return {1}
+"""
+
+
 class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
     """Read the rate at request time and let requests through when the throttle's cache is down."""
 
@@ -147,6 +169,7 @@ class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
         # SimpleRateThrottle reads THROTTLE_RATES once, at import; read it per request instead.
         self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         self.cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
+        self.retry_after: float | None = None
         super().__init__()
 
     def allow_request(self, request: Any, view: Any) -> bool:
@@ -159,11 +182,47 @@ class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
             return True
 
 
-class AnonRateThrottle(_CacheTolerantThrottle, throttling.AnonRateThrottle):
+class _SlidingLog(throttling.SimpleRateThrottle):
+    """DRF's counting (``SimpleRateThrottle.allow_request``) in one Redis round trip.
+
+    Last in each throttle's bases, so a scope chosen by ``ScopedRateThrottle.allow_request`` is
+    set before it runs. On the site's Redis cache it runs ``SLIDING_LOG``: one atomic round trip
+    where DRF's makes two (a get, then a set of the whole history, racing other workers in
+    between). On any other cache backend (the embedded default's database cache) DRF's own runs.
+    """
+
+    retry_after: float | None
+    num_requests: int  # set from the rate by SimpleRateThrottle.__init__ (or a scope's allow_request)
+    duration: int
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if not isinstance(self.cache, FailSoftRedisCache):
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        log_key, member = self.cache.make_and_validate_key(key), uuid.uuid4().hex
+        # None when Redis is unreachable (the cache backend logs that once per retry window): allow.
+        reply = self.cache.run(
+            lambda client: client.eval(SLIDING_LOG, 1, log_key, self.duration, self.num_requests, member), None
+        )
+        if reply is None or reply[0] == 1:
+            return True
+        oldest, now = float(reply[1]), float(reply[2])
+        self.retry_after = max(self.duration - (now - oldest), 0.0)
+        return False
+
+    def wait(self) -> float | None:
+        return self.retry_after if getattr(self, "retry_after", None) is not None else super().wait()
+
+
+class AnonRateThrottle(_CacheTolerantThrottle, throttling.AnonRateThrottle, _SlidingLog):
     """Every request from an anonymous client, per IP address (``API_THROTTLE_ANON_RATE``)."""
 
 
-class UserRateThrottle(_CacheTolerantThrottle, throttling.UserRateThrottle):
+class UserRateThrottle(_CacheTolerantThrottle, throttling.UserRateThrottle, _SlidingLog):
     """Every request from a logged-in user, per user (``API_THROTTLE_USER_RATE``)."""
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
@@ -174,7 +233,7 @@ class UserRateThrottle(_CacheTolerantThrottle, throttling.UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle):
+class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle, _SlidingLog):
     """Writes only, per user and per endpoint scope (the viewset's ``throttle_scope``)."""
 
     def allow_request(self, request: Any, view: Any) -> bool:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
@@ -47,6 +48,14 @@ class FailSoftRedisCache(RedisCache):
             self._down_until = time.monotonic() + self.retry_after
             logger.warning("Redis cache unreachable (%s); serving misses for %.0f s.", exc, self.retry_after)
             return default
+
+    def run(self, operation: Callable[[redis.Redis], T], default: T) -> T:
+        """Run ``operation`` on the primary's redis-py client under the same fail-soft rules.
+
+        For what Django's cache API cannot say in one round trip (a Lua script, a pipeline). The
+        operation names its own keys: pass them through ``make_and_validate_key``.
+        """
+        return self._soft(default, lambda: operation(self._cache.get_client(write=True)))
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._soft(default, lambda: super(FailSoftRedisCache, self).get(key, default, version))
