@@ -22,7 +22,7 @@ from project.views import DetailView, ListView
 from users.models import User
 
 # Tags are few per post and small: one extra query for the whole page instead of one per post.
-TAGS = Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
+TAGS = Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"), to_attr="tag_list")
 
 
 class PostListView(ListView):
