@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.contrib.admin.templatetags.admin_list import items_for_result
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
 from django.db.models import Model
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import resolve, reverse
 
-from blog.models import Comment, Post
-from blog.tests.factories import CommentFactory, PostFactory
-from project.admin import ChangeList
+from blog.models import Comment, Post, Tag
+from blog.tests.factories import CommentFactory, PostFactory, TagFactory
+from project.admin import ChangeList, ModelAdmin
 from project.models import KilledQuery
+from project.templatetags import project_admin_list
 from project.tests.factories import KilledQueryFactory
 from users.models import User
 from users.tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
+Rows = Callable[[Any], Iterator[Any]]
 
-def rendered_rows(model_admin: admin.ModelAdmin[Any], path: str, params: dict[str, str], user: User) -> list[list[str]]:
+
+def rendered_rows(
+    model_admin: admin.ModelAdmin[Any], params: dict[str, str], user: User, rows: Rows
+) -> list[list[str]]:
+    path = reverse(f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist")
     request = RequestFactory().get(path, params)
     request.user = user
     request.resolver_match = resolve(path)
     changelist = model_admin.get_changelist_instance(request)
     changelist.formset = None
-    return [[str(cell) for cell in items_for_result(changelist, row, None)] for row in changelist.result_list]
+    return [[str(cell) for cell in row] for row in rows(changelist)]
+
+
+class _StockRows:
+    """Django's own ChangeList and action checkbox on an admin class."""
+
+    def get_changelist(self, request: Any, **kwargs: Any) -> type[DjangoChangeList]:
+        return DjangoChangeList
+
+    action_checkbox = admin.ModelAdmin.action_checkbox
 
 
 @pytest.mark.parametrize(
@@ -38,6 +54,7 @@ def rendered_rows(model_admin: admin.ModelAdmin[Any], path: str, params: dict[st
         (Post, {}),
         (Post, {"status__exact": "draft", "q": "post"}),  # filters carried into each row's link
         (Comment, {"o": "-1"}),
+        (Tag, {}),
         (User, {"is_staff__exact": "1"}),  # boolean icons
         (User, {"_popup": "1", "_to_field": "id"}),  # the raw-id lookup window: links carry data-popup-opener
         (KilledQuery, {}),  # no action checkbox: the admin allows no deletes
@@ -47,19 +64,53 @@ def test_changelist_rows_are_the_html_django_renders(model: type[Model], params:
     staff, _ = StaffFactory.create_batch(2)
     for draft in (True, True, False):
         CommentFactory.create(post=PostFactory.create(draft=draft, title="A post <b>escaped</b>"))
+    TagFactory.create_batch(2)
     KilledQueryFactory.create_batch(2)
     ours = admin.site._registry[model]
-
-    class Stock(type(ours)):  # type: ignore[misc]
-        """The same admin with Django's ChangeList and action checkbox."""
-
-        def get_changelist(self, request: Any, **kwargs: Any) -> type[DjangoChangeList]:
-            return DjangoChangeList
-
-        action_checkbox = admin.ModelAdmin.action_checkbox
-
-    path = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    assert ours.get_changelist(RequestFactory().get(path)) is ChangeList
-    expected = rendered_rows(Stock(model, admin.site), path, params, staff)
+    stock = type("Stock", (_StockRows, type(ours)), {})(model, admin.site)
+    assert ours.get_changelist(RequestFactory().get("/")) is ChangeList
+    expected = rendered_rows(stock, params, staff, admin_list.results)
     assert len(expected) >= 2
-    assert rendered_rows(ours, path, params, staff) == expected
+    assert rendered_rows(ours, params, staff, project_admin_list.results) == expected
+    # Django's row code on the project's ChangeList renders the same too.
+    assert rendered_rows(ours, params, staff, admin_list.results) == expected
+
+
+class _Extras(ModelAdmin):
+    @admin.display(boolean=True, description="published?")
+    def live(self, obj: Post) -> bool:
+        return obj.is_published
+
+    @admin.display(empty_value="never")
+    def published(self, obj: Post) -> Any:
+        return obj.published_at
+
+
+def test_rows_match_django_for_callables_links_and_empty_values() -> None:
+    staff = StaffFactory.create()
+    PostFactory.create(title="  ")
+    PostFactory.create(draft=True)
+
+    class Ours(_Extras):
+        list_display = ("id", "title", "live", "published", "__str__", "author_id", "author", "created_at")
+        list_display_links: Any = ("title", "published")
+
+    class Stock(_StockRows, Ours):
+        pass
+
+    for links in (("title", "published"), (), None):
+        Ours.list_display_links = links
+        expected = rendered_rows(Stock(Post, admin.site), {}, staff, admin_list.results)
+        assert rendered_rows(Ours(Post, admin.site), {}, staff, project_admin_list.results) == expected
+
+
+def test_the_changelist_page_renders_its_rows_through_the_project_tag(client: Client) -> None:
+    client.force_login(StaffFactory.create(is_superuser=True))
+    post = PostFactory.create(title="Rendered by the project tag")
+    response = client.get(reverse("admin:blog_post_changelist"), {"status__exact": "published"})
+    assert response.status_code == 200
+    assert "admin/change_list_results.html" in [t.name for t in response.templates]
+    change = reverse("admin:blog_post_change", args=[post.pk])
+    assert f'<th class="field-title"><a href="{change}?_changelist_filters=status__exact%3Dpublished">' in (
+        response.content.decode()
+    )
