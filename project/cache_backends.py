@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+from django.utils.functional import cached_property
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,14 @@ class FailSoftRedisCache(RedisCache):
         For what Django's cache API cannot say in one round trip (a Lua script, a pipeline). The
         operation names its own keys: pass them through ``make_and_validate_key``.
         """
-        return self._soft(default, lambda: operation(self._cache.get_client(write=True)))
+        return self._soft(default, lambda: operation(self._primary))
+
+    @cached_property
+    def _primary(self) -> redis.Redis:
+        # Django's client builds a new redis.Redis (and its table of reply callbacks) per call; one
+        # per backend instance (Django keeps one per thread) shares the same connection pool.
+        client: redis.Redis = self._cache.get_client(write=True)
+        return client
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._soft(default, lambda: super(FailSoftRedisCache, self).get(key, default, version))
