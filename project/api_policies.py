@@ -203,7 +203,9 @@ class _SlidingLog(throttling.SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        log_key, member = self.cache.make_and_validate_key(key), uuid.uuid4().hex
+        # Its own key, not DRF's: a DRF history (a pickled list) left under the plain key by an
+        # earlier deployment would make the script fail on the wrong type.
+        log_key, member = self.cache.make_and_validate_key(f"{key}:log"), uuid.uuid4().hex
         # None when Redis is unreachable (the cache backend logs that once per retry window): allow.
         reply = self.cache.run(
             lambda client: client.eval(SLIDING_LOG, 1, log_key, self.duration, self.num_requests, member), None
