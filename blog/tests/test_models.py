@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
 from blog.models import Post
-from blog.tests.factories import CommentFactory, PostFactory
+from blog.tests.factories import CommentFactory, PostFactory, TagFactory
 from users.tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,16 @@ def test_slugs_are_unique() -> None:
     PostFactory.create(slug="same")
     with pytest.raises(IntegrityError):
         PostFactory.create(slug="same")
+
+
+def test_tag_list_is_the_prefetched_tags_or_one_query_in_name_order(django_assert_num_queries: Any) -> None:
+    from blog.views import TAGS
+
+    PostFactory.create(tags=[TagFactory.create(name="sql"), TagFactory.create(name="django")])
+    post = Post.objects.get()
+    with django_assert_num_queries(1):  # not prefetched: the tags, once
+        assert [t.name for t in post.tag_list] == ["django", "sql"]
+        assert [t.name for t in post.tag_list] == ["django", "sql"]
+    with django_assert_num_queries(2):  # the post, then every listed post's tags in one query
+        prefetched = Post.objects.prefetch_related(TAGS).get()
+        assert [t.name for t in prefetched.tag_list] == ["django", "sql"]
