@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from blog.models import Comment, Post, Tag
-from project.admin import ModelAdmin
+from blog.models import Comment, Post, PostTag, Tag
+from project.admin import ModelAdmin, TabularInline
 
 
 @admin.register(Tag)
@@ -18,6 +18,14 @@ class TagAdmin(ModelAdmin):
     ordering = ("name",)
 
 
+class PostTagInline(TabularInline):
+    """A post's tags, one row each (the link also carries the post's listed_since, kept in step by Post)."""
+
+    model = PostTag
+    autocomplete_fields = ("tag",)
+    verbose_name, verbose_name_plural = "tag", "tags"
+
+
 @admin.register(Post)
 class PostAdmin(ModelAdmin):
     list_display = ("title", "author", "status", "published_at", "updated_at")
@@ -26,7 +34,7 @@ class PostAdmin(ModelAdmin):
     search_fields = ("title",)
     prepopulated_fields = {"slug": ("title",)}
     ordering = ("-id",)
-    autocomplete_fields = ("tags",)
+    inlines = (PostTagInline,)
     readonly_fields = ("created_at", "updated_at")
 
 

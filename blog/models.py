@@ -3,18 +3,22 @@
 Each index names the query it serves; ``tests/test_plans.py`` proves each is used on a populated
 table. The list pages read published posts newest first, so the hot indexes are partial
 (``status = 'published'``) and ordered like the pages. ``docs/big-tables.md`` explains the choices,
-including the tag page, the one hot query no single index serves.
+including the tag page, whose filter and order live in two tables: ``PostTag`` copies the post's
+publication date onto each tag link so that one index serves it.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Upper
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -92,7 +96,7 @@ class Post(TimestampedModel):
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
-    tags = models.ManyToManyField(Tag, related_name="posts", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="posts", blank=True, through="PostTag")
 
     objects: ClassVar[PostManager] = PostManager()
 
@@ -100,7 +104,6 @@ class Post(TimestampedModel):
         ordering = ("-published_at", "-id")
         indexes = [
             # Home page, API posts list and its published-date range: published posts, newest first.
-            # The tag page walks it too, probing each post's tags (see docs/big-tables.md).
             models.Index(
                 fields=["-published_at", "-id"],
                 name="post_published_idx",
@@ -136,6 +139,19 @@ class Post(TimestampedModel):
     def get_absolute_url(self) -> str:
         return reverse("blog:post", kwargs={"slug": self.slug})
 
+    @property
+    def listed_since(self) -> datetime | None:
+        """When the post appears on its tags' pages: its publication date while published, else never."""
+        return self.published_at if self.status == self.Status.PUBLISHED else None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if not adding and (update_fields is None or {"status", "published_at"} & set(update_fields)):
+            # Published, unpublished or rescheduled: its tag links follow (one UPDATE by post_id).
+            PostTag.objects.filter(post_id=self.pk).update(listed_since=self.listed_since)
+
     @cached_property
     def tag_list(self) -> list[Tag]:
         """The post's tags, in name order: filled by list and detail queries (``blog.views.TAGS``), else one query.
@@ -165,6 +181,56 @@ class CommentQuerySet(QuerySet["Comment"]):
 CommentManager = models.Manager.from_queryset(CommentQuerySet)
 
 
+class PostTag(Model):
+    """A post's tag, carrying the post's ``listed_since`` so one index lists a tag's posts newest first.
+
+    The tag page filters on this table and orders by the post's publication date, in ``blog_post``:
+    no index spans two tables, and PostgreSQL's guess of how many of a tag's posts are published
+    (it assumes the two independent) can make it walk every published post for a tag that has
+    none (docs/big-tables.md). With the date copied here, ``posttag_listed_idx`` answers the page in
+    one index range. ``Post.save()`` and ``tag_links_added`` (links added through the many-to-many
+    field) keep the copy in step; code that changes posts with ``QuerySet.update()`` or raw SQL, or
+    creates links directly, calls ``sync_listed_since``. The page still filters on the post's own
+    status and date, so a stale copy could misorder a page but never show a draft.
+    The table is the one Django created for the plain many-to-many field.
+    """
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="post_links")
+    listed_since = models.DateTimeField(null=True, editable=False)
+
+    class Meta:
+        db_table = "blog_post_tags"
+        unique_together = [("post", "tag")]
+        indexes = [
+            # Tag page: a tag's listed posts, newest first (the partial index holds published ones only).
+            models.Index(
+                fields=["tag", "-listed_since", "-post"],
+                name="posttag_listed_idx",
+                condition=Q(listed_since__isnull=False),
+            ),
+            # The API's ?tag= for readers: a tag's listed posts, newest id first.
+            models.Index(
+                fields=["tag", "-post"], name="posttag_listed_post_idx", condition=Q(listed_since__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} → {self.tag_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A link saved on its own (the admin's inline) takes its post's date.
+        self.listed_since = self.post.listed_since
+        super().save(*args, **kwargs)
+
+
+def sync_listed_since(posts: QuerySet[Post] | None = None) -> int:
+    """Copy each post's ``listed_since`` onto its tag links (all posts, or ``posts``); return rows changed."""
+    listed = Post.objects.filter(pk=OuterRef("post_id"), status=Post.Status.PUBLISHED).values("published_at")[:1]
+    links = PostTag.objects.all() if posts is None else PostTag.objects.filter(post__in=posts.values("pk"))
+    return links.update(listed_since=Subquery(listed))
+
+
 class Comment(Model):
     """A reader's reply under a post."""
 
@@ -189,3 +255,17 @@ class Comment(Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author_id} on {self.post_id}"
+
+
+@receiver(m2m_changed, sender=PostTag)
+def tag_links_added(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """Give links made by ``post.tags.add()/set()`` (or ``tag.posts...``) their post's ``listed_since``."""
+    if action != "post_add" or not pk_set:
+        return
+    if not reverse:  # post.tags.add(...): one post, known here; drafts' links are already NULL
+        if instance.listed_since is not None:
+            PostTag.objects.filter(post_id=instance.pk, tag_id__in=pk_set).update(listed_since=instance.listed_since)
+        return
+    sync_listed_since(Post.objects.filter(pk__in=pk_set))

@@ -10,6 +10,7 @@ from django.core.paginator import InvalidPage
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -56,7 +57,10 @@ class TagView(PostListView):
 
     def get_queryset(self) -> PostQuerySet:
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(tags=self.tag)
+        # One range of posttag_listed_idx: the tag's links, newest first, each joined to its post
+        # (the post's own status and date are still checked). See PostTag.
+        links = {"tag_links__tag": self.tag, "tag_links__listed_since__lte": timezone.now()}
+        return super().get_queryset().filter(**links).order_by("-tag_links__listed_since", "-tag_links__post_id")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(tag=self.tag, **kwargs)

@@ -25,7 +25,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
-from django.db.models import Model, QuerySet
+from django.db.models import ManyToManyField, Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -91,6 +91,43 @@ class ChangeList(DjangoChangeList):
         return f"{url}?{self.row_link_filters}" if self.row_link_filters else url
 
 
+def raw_id_defaults(model_admin: admin.options.BaseModelAdmin[Any], model: type[Model]) -> tuple[str, ...]:
+    """The relations an admin shows as raw ids: every foreign key, one-to-one and many-to-many
+    field it does not name in ``autocomplete_fields`` or ``filter_horizontal``. (A many-to-many
+    field with its own through model has no form field: it is edited through an inline.)"""
+    return tuple(
+        field.name
+        for field in model._meta.get_fields()
+        if getattr(field, "concrete", False)
+        and (
+            field.many_to_one
+            or field.one_to_one
+            or (isinstance(field, ManyToManyField) and _through_is_auto_created(field))
+        )
+        and field.name not in model_admin.autocomplete_fields
+        and field.name not in getattr(model_admin, "filter_horizontal", ())
+    )
+
+
+def _through_is_auto_created(field: ManyToManyField[Any, Any]) -> bool:
+    through = field.remote_field.through
+    return through is None or bool(through._meta.auto_created)
+
+
+class TabularInline(admin.TabularInline):
+    """Django's tabular inline with the project's raw-id default for its own relations."""
+
+    extra = 1
+
+    def __init__(self, parent_model: type[Model], admin_site: admin.AdminSite) -> None:
+        super().__init__(parent_model, admin_site)
+        if not self.raw_id_fields:
+            fk_to_parent = {
+                f.name for f in self.model._meta.get_fields() if getattr(f, "related_model", None) is parent_model
+            }
+            self.raw_id_fields = tuple(name for name in raw_id_defaults(self, self.model) if name not in fk_to_parent)  # type: ignore[misc]
+
+
 class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     """Admin defaults that stay fast on big tables; subclass this, never Django's ModelAdmin."""
 
@@ -103,14 +140,7 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     def __init__(self, model: type[Model], admin_site: admin.AdminSite) -> None:
         super().__init__(model, admin_site)
         if not self.raw_id_fields:
-            self.raw_id_fields = tuple(  # type: ignore[misc]  # per model, so set on the instance
-                field.name
-                for field in model._meta.get_fields()
-                if getattr(field, "concrete", False)
-                and (field.many_to_one or field.many_to_many or field.one_to_one)
-                and field.name not in self.autocomplete_fields
-                and field.name not in getattr(self, "filter_horizontal", ())
-            )
+            self.raw_id_fields = raw_id_defaults(self, model)  # type: ignore[misc]  # per model
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[DjangoChangeList]:
         return ChangeList

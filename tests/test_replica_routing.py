@@ -288,6 +288,9 @@ def test_admin_get_changelist_and_change_form_read_the_replica_and_post_the_prim
                 "status": post.status,
                 "published_at_0": post.published_at.strftime("%Y-%m-%d") if post.published_at else "",
                 "published_at_1": post.published_at.strftime("%H:%M:%S") if post.published_at else "",
+                # The tags inline's management form: no tag rows sent, so the links stay as they are.
+                "tag_links-TOTAL_FORMS": "0",
+                "tag_links-INITIAL_FORMS": "0",
             },
         )
     assert response.status_code == 302, response.content[:2000]

@@ -7,11 +7,11 @@ import re
 import pytest
 from django.contrib import admin
 from django.db.models import Model
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
-from blog.models import Comment, Post, Tag
+from blog.models import Comment, Post, PostTag, Tag
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory, generate_posts
 from project.admin import ModelAdmin
 from users.tests.factories import StaffFactory, UserFactory
@@ -27,7 +27,11 @@ def test_every_registered_model_uses_the_project_model_admin() -> None:
 
 def test_foreign_keys_use_raw_id_widgets_never_select_boxes() -> None:
     assert admin.site._registry[Post].raw_id_fields == ("author",)
-    assert admin.site._registry[Post].autocomplete_fields == ("tags",)
+    # Tags are edited as PostTag rows in an inline, each picking its tag by autocomplete.
+    request = RequestFactory().get("/")
+    request.user = StaffFactory.create(is_superuser=True)
+    (inline,) = admin.site._registry[Post].get_inline_instances(request)
+    assert inline.model is PostTag and inline.autocomplete_fields == ("tag",) and inline.raw_id_fields == ()
     assert set(admin.site._registry[Comment].raw_id_fields) == {"post", "author"}
 
 
@@ -47,6 +51,36 @@ def test_changelist_add_and_change_pages_load(client: Client, model: type[Model]
         response = client.get(url)
         assert response.status_code == 200, url
         assert b'<select name="author"' not in response.content
+
+
+def test_tags_added_in_the_admin_inline_carry_the_posts_listed_since(client: Client) -> None:
+    client.force_login(StaffFactory.create(is_superuser=True))
+    post = PostFactory.create(tags=[TagFactory.create(name="kept")])
+    added = TagFactory.create(name="added")
+    assert post.published_at is not None
+    response = client.post(
+        reverse("admin:blog_post_change", args=[post.pk]),
+        {
+            "author": post.author_id,
+            "title": post.title,
+            "slug": post.slug,
+            "body": post.body,
+            "status": "published",
+            "published_at_0": post.published_at.strftime("%Y-%m-%d"),
+            "published_at_1": post.published_at.strftime("%H:%M:%S"),
+            "tag_links-TOTAL_FORMS": "2",
+            "tag_links-INITIAL_FORMS": "1",
+            "tag_links-0-id": str(post.tag_links.get().pk),
+            "tag_links-0-post": str(post.pk),
+            "tag_links-0-tag": str(post.tag_links.get().tag_id),
+            "tag_links-1-post": str(post.pk),
+            "tag_links-1-tag": str(added.pk),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    post.refresh_from_db()
+    links = {link.tag.name: link.listed_since for link in post.tag_links.select_related("tag")}
+    assert links == {"kept": post.published_at, "added": post.published_at}
 
 
 def test_post_changelist_search_and_filter(client: Client) -> None:

@@ -10,7 +10,8 @@ from django.db import IntegrityError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from blog.models import Post
+from blog import services
+from blog.models import Post, PostTag, sync_listed_since
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
 from users.tests.factories import StaffFactory, UserFactory
 
@@ -77,3 +78,41 @@ def test_tag_list_is_the_prefetched_tags_or_one_query_in_name_order(django_asser
     with django_assert_num_queries(1):  # every listed post's tags in one query, then none
         prefetch_related_objects(posts, TAGS)
         assert [t.name for t in posts[0].tag_list] == ["django", "sql"]
+
+
+def listed(post: Post) -> set[Any]:
+    return set(PostTag.objects.filter(post=post).values_list("listed_since", flat=True))
+
+
+def test_tag_links_carry_the_posts_date_while_it_is_published() -> None:
+    staff = StaffFactory.create()
+    tags = [TagFactory.create(), TagFactory.create()]
+    draft = services.post_create(author=staff, title="Draft", body="b", tags=tags, publish=False)
+    assert listed(draft) == {None}
+    services.post_publish(post=draft, by=staff)
+    assert listed(draft) == {draft.published_at} and draft.published_at is not None
+    services.post_update(post=draft, by=staff, publish=False)
+    assert listed(draft) == {None}
+    live = services.post_create(author=staff, title="Live", body="b", tags=tags[:1], publish=True)
+    assert listed(live) == {live.published_at}
+    live.published_at = timezone.now() + timedelta(days=1)  # rescheduled, through the admin say
+    live.save()
+    assert listed(live) == {live.published_at}
+
+
+def test_links_added_from_either_side_take_the_posts_date() -> None:
+    post, draft = PostFactory.create(), PostFactory.create(draft=True)
+    tag = TagFactory.create()
+    post.tags.add(tag)
+    tag.posts.add(draft)
+    assert listed(post) == {post.published_at} and listed(draft) == {None}
+    PostTag.objects.create(post=draft, tag=TagFactory.create())  # a link saved on its own
+    assert listed(draft) == {None}
+
+
+def test_sync_listed_since_repairs_links_after_a_bulk_update() -> None:
+    posts = PostFactory.create_batch(2, tags=[TagFactory.create()])
+    Post.objects.filter(pk=posts[0].pk).update(status="draft")  # no save(): the links are stale
+    assert listed(posts[0]) == {posts[0].published_at}
+    assert sync_listed_since(Post.objects.filter(pk=posts[0].pk)) == 1
+    assert listed(posts[0]) == {None} and listed(posts[1]) == {posts[1].published_at}

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from blog.models import Comment, Post, Tag
+from blog.models import Comment, Post, PostTag, Tag
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,9 @@ def test_seed_demo_creates_posts_tags_comments_and_a_staff_login(capsys) -> None
     assert Post.objects.filter(status="draft").count() == 5  # one in ten
     assert Post.objects.published().count() == 45
     assert Tag.objects.count() == 30
-    assert Post.tags.through.objects.count() >= 50
+    assert PostTag.objects.count() >= 50
+    assert not PostTag.objects.filter(post__status="published", listed_since__isnull=True).exists()
+    assert not PostTag.objects.filter(post__status="draft", listed_since__isnull=False).exists()
     assert Comment.objects.exists()
     staff = User.objects.get(username="demo")
     assert staff.is_staff and staff.check_password("demo-password")

@@ -20,7 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django.utils.text import slugify
 
-from blog.models import Comment, Post, Tag
+from blog.models import Comment, Post, PostTag, Tag
 from users.models import User
 
 DEMO_STAFF_USERNAME = "demo"
@@ -230,8 +230,9 @@ class Command(BaseCommand):
             # One to three tags a post, spread so every tag has drafts and published posts alike.
             cursor.execute(
                 """
-                INSERT INTO blog_post_tags (post_id, tag_id)
-                SELECT DISTINCT p.id, (%(tags)s::bigint[])[1 + ((p.id + k * 11) %% cardinality(%(tags)s::bigint[]))]
+                INSERT INTO blog_post_tags (post_id, tag_id, listed_since)
+                SELECT DISTINCT p.id, (%(tags)s::bigint[])[1 + ((p.id + k * 11) %% cardinality(%(tags)s::bigint[]))],
+                       CASE WHEN p.status = 'published' THEN p.published_at END
                 FROM blog_post p, generate_series(1, 1 + (p.id %% 3)::int) AS k
                 WHERE p.id > %(before)s
                 """,
@@ -269,9 +270,11 @@ class Command(BaseCommand):
                 )
             )
         created = Post.objects.bulk_create(posts)
-        through = Post.tags.through
+        listed = {p.pk: p.listed_since for p in created}
         links = {(p.pk, tags[(p.pk + k * 11) % len(tags)]) for p in created for k in range(1, 2 + p.pk % 3)}
-        through.objects.bulk_create([through(post_id=post_id, tag_id=tag_id) for post_id, tag_id in links])
+        PostTag.objects.bulk_create(
+            [PostTag(post_id=post_id, tag_id=tag_id, listed_since=listed[post_id]) for post_id, tag_id in links]
+        )
         if comments:
             Comment.objects.bulk_create(
                 [
