@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from benchmarks.harness import BASE_DIR, bench_env, gunicorn, log
+from benchmarks.harness import BASE_DIR, bench_env, gunicorn, log, stop
 
 CELERY = [sys.executable, "-m", "celery", "-A", "project"]
 MODES = ("naive", "background", "hit")
@@ -134,11 +134,7 @@ def celery_worker(env: dict[str, str]) -> Iterator[None]:
                 raise SystemExit("celery worker did not start (run it by hand to see why: celery -A project worker)")
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def main() -> None:

@@ -113,6 +113,15 @@ def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    """Ask a server started by a benchmark to stop; kill it if it has not within 20 seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str] | None = None, workers: int = 2) -> Iterator[str]:
     """Serve the site with gunicorn on a free loopback port; yield its base URL."""
@@ -143,11 +152,7 @@ def gunicorn(env: dict[str, str] | None = None, workers: int = 2) -> Iterator[st
                 time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         server_log.close()
         os.unlink(server_log.name)
 
