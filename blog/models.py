@@ -188,10 +188,11 @@ class PostTag(Model):
     no index spans two tables, and PostgreSQL's guess of how many of a tag's posts are published
     (it assumes the two independent) can make it walk every published post for a tag that has
     none (docs/big-tables.md). With the date copied here, ``posttag_listed_idx`` answers the page in
-    one index range. ``Post.save()`` and ``tag_links_added`` (links added through the many-to-many
-    field) keep the copy in step; code that changes posts with ``QuerySet.update()`` or raw SQL, or
-    creates links directly, calls ``sync_listed_since``. The page still filters on the post's own
-    status and date, so a stale copy could misorder a page but never show a draft.
+    one index range. ``Post.save()``, ``PostTag.save()`` and ``tag_links_added`` (links added through
+    the many-to-many field) keep the copy in step; code that changes posts with ``QuerySet.update()``
+    or raw SQL, or makes links with ``bulk_create``, calls ``sync_listed_since`` (``seed_demo`` writes
+    the value itself). The page still filters on the post's own status and date, so a stale copy
+    could misorder a page but never show a draft.
     The table is the one Django created for the plain many-to-many field.
     """
 
