@@ -128,6 +128,21 @@ def test_filters_by_tag_author_date_range_and_title(client: Client) -> None:
     assert ids(tag="no-such-tag") == []
 
 
+def test_tag_filter_runs_two_queries_and_shows_readers_published_posts_only(
+    author: User, django_assert_num_queries: Any
+) -> None:
+    tag = TagFactory.create(name="django")
+    published = PostFactory.create_batch(3, tags=[tag], author=author)
+    draft = PostFactory.create(tags=[tag], author=author, draft=True)
+    # 1: the tag's listed posts, newest id first (the tag's id a subquery by its slug), 2: their tags
+    with django_assert_num_queries(2):
+        response = client_for(None).get("/api/v1/posts/", {"tag": "django"})
+    assert [p["id"] for p in response.json()["results"]] == [p.pk for p in reversed(published)]
+    # The author also sees their own draft with the tag, which has no listed link.
+    mine = client_for(author).get("/api/v1/posts/", {"tag": "django"}).json()["results"]
+    assert [p["id"] for p in mine] == [draft.pk, *(p.pk for p in reversed(published))]
+
+
 def test_a_list_without_filter_parameters_builds_no_filterset(client: Client) -> None:
     # Building django-filter's form costs a tenth of a list request; with no filter named it is skipped.
     PostFactory.create()

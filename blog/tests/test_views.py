@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from blog import services
 from blog.models import Comment, Post
 from blog.stats import author_dashboard, home_highlights
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -99,6 +102,24 @@ def test_tag_page_runs_three_queries(client: Client, django_assert_num_queries, 
     assert response.status_code == 200
     assert len(response.context["posts"]) == count
     assert b"Untagged" not in response.content
+
+
+def test_tag_page_lists_published_posts_newest_first_and_follows_publishing(client: Client) -> None:
+    tag = TagFactory.create(name="django")
+    now = timezone.now()
+    PostFactory.create(title="Older", tags=[tag], published_at=now - timedelta(days=2))
+    newer = PostFactory.create(title="Newer", tags=[tag], published_at=now - timedelta(days=1))
+    draft = PostFactory.create(title="Draft", tags=[tag], draft=True)
+    PostFactory.create(title="Scheduled", tags=[tag], published_at=now + timedelta(days=1))
+
+    def titles() -> list[str]:
+        return [p.title for p in client.get(reverse("blog:tag", kwargs={"slug": "django"})).context["posts"]]
+
+    assert titles() == ["Newer", "Older"]
+    services.post_publish(post=draft, by=draft.author)
+    assert titles() == ["Draft", "Newer", "Older"]  # published now: the newest
+    services.post_update(post=newer, by=newer.author, publish=False)
+    assert titles() == ["Draft", "Older"]
 
 
 def test_unknown_tag_is_404(client: Client) -> None:
