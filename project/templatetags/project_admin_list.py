@@ -2,8 +2,9 @@
 
 Django's ``items_for_result`` works out, for every cell of every row, what only depends on the
 column: the field behind it, its CSS classes, whether it links to the change page, the empty
-value. At 50 rows of six columns that is most of a changelist's rendering. ``results`` below
-works each column out once per page and then, per cell, only reads and formats the value.
+value, the translated choice labels, the date format. At 50 rows of six columns that is most of
+a changelist's rendering. ``results`` below works each column out once per page and then, per
+cell, only reads, formats and escapes the value.
 
 The output is Django's, byte for byte (``project/tests/test_admin.py`` compares them on every
 registered admin): ``project/templates/admin/change_list.html`` swaps this tag in for Django's
@@ -14,6 +15,7 @@ renders through Django's own code.
 from __future__ import annotations
 
 import datetime
+import html
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,14 +37,28 @@ from django.contrib.admin.utils import (  # type: ignore[attr-defined]
 )
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.urls import NoReverseMatch
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils import dateformat
+from django.utils.formats import get_format
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 
 register = template.Library()
 
 Cell = Callable[[Any], SafeString]
+Content = Callable[[Any], str]  # a cell's value -> its HTML, escaped
+
+
+def _escape(value: Any) -> str:
+    """``conditional_escape`` without the lazy-argument wrapper around it (the same result)."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 def _model_field(cl: ChangeList, name: Any) -> models.Field[Any, Any] | None:
@@ -56,67 +72,127 @@ def _model_field(cl: ChangeList, name: Any) -> models.Field[Any, Any] | None:
         return None
 
 
+def _field_content(field: models.Field[Any, Any], empty: str, linked: bool) -> Content:
+    """``display_for_field`` for one column, with what depends only on the field worked out once.
+
+    Choices are looked up in a dict of labels translated and escaped once per page; date-times
+    read their format once; text is text. Every other kind of field goes through Django's own
+    ``display_for_field`` per cell.
+    """
+    escaped_empty = _escape(empty)
+
+    def generic(value: Any) -> str:
+        return _escape(display_for_field(value, field, empty, avoid_link=linked))
+
+    if isinstance(field.remote_field, models.ManyToOneRel):
+        return lambda value: escaped_empty if value is None else _escape(value)
+    flatchoices = field.flatchoices
+    if flatchoices:
+        try:
+            labels = {key: _escape(label) for key, label in flatchoices}
+        except TypeError:  # list-like choices: Django makes them hashable per cell
+            return generic
+
+        def choice(value: Any) -> str:
+            try:
+                return labels.get(value, escaped_empty)
+            except TypeError:
+                return generic(value)
+
+        return choice
+    empty_values = field.empty_values
+    if isinstance(field, models.DateTimeField):
+        datetime_format = get_format("DATETIME_FORMAT")
+
+        def date_time(value: Any) -> str:
+            if value in empty_values:
+                return escaped_empty
+            if not isinstance(value, datetime.datetime):
+                return generic(value)
+            return _escape(dateformat.format(template_localtime(value), datetime_format))
+
+        return date_time
+    if isinstance(field, models.CharField | models.TextField) and not isinstance(field, models.URLField):
+        # display_for_field's last resort, display_for_value, on a string.
+        return lambda value: escaped_empty if value in empty_values or value in EMPTY_VALUES else _escape(value)
+    return generic
+
+
 def _column(cl: ChangeList, index: int, name: Any, linked: bool, first_link: bool) -> Cell:
     """Build the function that renders column ``index`` of a row, as ``items_for_result`` would."""
     model_admin = cl.model_admin
     empty = model_admin.get_empty_value_display()
+    escaped_empty = _escape(empty)
     base_classes = [f"field-{_coerce_field_name(name, index)}"]
+    base_class = ' class="{}"'.format(" ".join(base_classes))
     field = _model_field(cl, name)
-    static_class = None
-    if field is not None and not field.auto_created:
-        nowrap = isinstance(field, models.DateField | models.TimeField | models.ForeignKey)
-        static_class = format_html(' class="{}"', " ".join([*base_classes, *(["nowrap"] if nowrap else [])]))
-    base_class = format_html(' class="{}"', " ".join(base_classes))
-    is_fk = field is not None and isinstance(field.remote_field, models.ManyToOneRel)
-    pk_attname = str(cl.to_field) if cl.to_field else cl.lookup_opts.pk.attname
     tag = "th" if first_link else "td"
 
-    def cell(result: Any) -> SafeString:
-        row_class = base_class
-        f: models.Field[Any, Any] | None
-        try:
-            if field is not None:
+    content: Callable[[Any], tuple[str, str]]
+    if field is not None and not field.auto_created:
+        nowrap = isinstance(field, models.DateField | models.TimeField | models.ForeignKey)
+        field_class = ' class="{}"'.format(" ".join([*base_classes, *(["nowrap"] if nowrap else [])]))
+        field_content = _field_content(field, empty, linked)
+
+        def content(result: Any) -> tuple[str, str]:
+            try:
                 value = getattr(result, name)
-                f, attr = field, None
-            else:
-                f, attr, value = lookup_field(name, result, model_admin)
-        except ObjectDoesNotExist:
-            result_repr: Any = empty
-        else:
+            except ObjectDoesNotExist:
+                return escaped_empty, base_class
+            if isinstance(value, str) and value.strip() == "":
+                value = ""
+            return field_content(value), field_class
+
+    else:
+        # A method, property or attribute (or an auto-created field): what lookup_field finds.
+        classes = ["action-checkbox"] if name == "action_checkbox" else base_classes
+        value_class = ' class="{}"'.format(" ".join(classes))
+        date_class = ' class="{}"'.format(" ".join([*classes, "nowrap"]))
+        fixed_attr: Any = None
+        if field is None and callable(name):
+            fixed_attr = name
+        elif field is None and hasattr(model_admin, name) and name != "__str__":
+            fixed_attr = getattr(model_admin, name)
+
+        def content(result: Any) -> tuple[str, str]:
+            try:
+                if fixed_attr is not None:
+                    attr, value = fixed_attr, fixed_attr(result)
+                else:
+                    _, attr, value = lookup_field(name, result, model_admin)
+            except ObjectDoesNotExist:
+                return escaped_empty, base_class
             empty_value = getattr(attr, "empty_value_display", empty)
             if isinstance(value, str) and value.strip() == "":
                 value = ""
-            if f is None or f.auto_created:
-                classes = ["action-checkbox"] if name == "action_checkbox" else list(base_classes)
-                boolean = getattr(attr, "boolean", False)
-                if isinstance(attr, property) and hasattr(attr, "fget"):
-                    boolean = getattr(attr.fget, "boolean", False)
-                result_repr = display_for_value(value, empty_value, boolean)
-                if isinstance(value, datetime.date | datetime.time):
-                    classes.append("nowrap")
-                row_class = format_html(' class="{}"', " ".join(classes))
-            else:
-                if is_fk:
-                    result_repr = empty_value if value is None else value
-                else:
-                    result_repr = display_for_field(value, f, empty_value, avoid_link=linked)
-                row_class = static_class or base_class
-        # Per cell, format_html's parsing would cost a third of the row: every piece joined here is
-        # either escaped (conditional_escape, format_html) or built above from the column's name.
-        if not linked:
-            return mark_safe(f"<td{row_class}>{conditional_escape(result_repr)}</td>")  # noqa: S308
+            boolean = getattr(attr, "boolean", False)
+            if isinstance(attr, property) and hasattr(attr, "fget"):
+                boolean = getattr(attr.fget, "boolean", False)
+            text = _escape(display_for_value(value, empty_value, boolean))
+            return text, date_class if isinstance(value, datetime.date | datetime.time) else value_class
+
+    if not linked:
+
+        def cell(result: Any) -> SafeString:
+            text, row_class = content(result)
+            return SafeString(f"<td{row_class}>{text}</td>")
+
+        return cell
+
+    pk_attname = str(cl.to_field) if cl.to_field else cl.lookup_opts.pk.attname
+
+    def linked_cell(result: Any) -> SafeString:
+        text, row_class = content(result)
         try:
             url = cl.url_for_result(result)
         except NoReverseMatch:
-            link_or_text = conditional_escape(result_repr)
+            pass
         else:
-            opener = (
-                format_html(' data-popup-opener="{}"', result.serializable_value(pk_attname)) if cl.is_popup else ""
-            )
-            link_or_text = format_html('<a href="{}"{}>{}</a>', url, opener, result_repr)
-        return mark_safe(f"<{tag}{row_class}>{link_or_text}</{tag}>")  # noqa: S308
+            opener = f' data-popup-opener="{_escape(result.serializable_value(pk_attname))}"' if cl.is_popup else ""
+            text = f'<a href="{_escape(url)}"{opener}>{text}</a>'
+        return SafeString(f"<{tag}{row_class}>{text}</{tag}>")
 
-    return cell
+    return linked_cell
 
 
 def results(cl: ChangeList) -> Iterator[ResultList]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.contrib.admin.views.main import ChangeList as DjangoChangeList
 from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import resolve, reverse
+from django.utils import timezone, translation
 
 from blog.models import Comment, Post, Tag
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -102,6 +104,24 @@ def test_rows_match_django_for_callables_links_and_empty_values() -> None:
         Ours.list_display_links = links
         expected = rendered_rows(Stock(Post, admin.site), {}, staff, admin_list.results)
         assert rendered_rows(Ours(Post, admin.site), {}, staff, project_admin_list.results) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "translated"),
+    [("de", "Asia/Kolkata", "für eine Aktion"), ("fr", "America/St_Johns", "pour une action")],
+)
+def test_rows_match_django_in_another_language_and_time_zone(language: str, zone: str, translated: str) -> None:
+    # Choice labels and date formats are worked out once per page: in the request's language and
+    # zone, as Django's per-cell code would. (Half-hour offsets move a date-time across midnight.)
+    staff = StaffFactory.create()
+    PostFactory.create(title="Entwurf & <Test>", draft=True)
+    PostFactory.create(title="Publié")
+    ours = admin.site._registry[Post]
+    stock = type("Stock", (_StockRows, type(ours)), {})(Post, admin.site)
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        expected = rendered_rows(stock, {}, staff, admin_list.results)
+        assert rendered_rows(ours, {}, staff, project_admin_list.results) == expected
+    assert any(translated in cell for row in expected for cell in row)
 
 
 def test_the_changelist_page_renders_its_rows_through_the_project_tag(client: Client) -> None:
