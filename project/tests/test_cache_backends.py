@@ -6,9 +6,12 @@ import logging
 
 import pytest
 from django.conf import settings
+from django.test import Client, override_settings
+from pytest_django import DjangoAssertNumQueries
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from project.cache_backends import FailSoftRedisCache
+from users.tests.factories import UserFactory
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
 
@@ -57,3 +60,18 @@ def test_after_retry_after_the_backend_tries_redis_again(caplog: pytest.LogCaptu
 def test_counters_still_raise_rather_than_silently_losing_counts() -> None:
     with pytest.raises(RedisConnectionError):
         backend(CLOSED_PORT_URL).incr("k")
+
+
+@pytest.mark.django_db
+def test_sessions_are_read_from_the_cache_and_from_the_database_when_redis_is_down(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    user = UserFactory.create()
+    client.force_login(user)
+    with django_assert_num_queries(1):  # the user; the session is a cache read
+        assert client.get("/api/v1/users/me/").json()["username"] == user.username
+    down = {**settings.CACHES["default"], "LOCATION": CLOSED_PORT_URL}
+    with override_settings(CACHES={"default": down}), django_assert_num_queries(2):  # the session, the user
+        response = client.get("/api/v1/users/me/")
+    assert response.json()["username"] == user.username  # still logged in: the database has the session
