@@ -100,7 +100,7 @@ class PostSerializer(serializers.ModelSerializer):
             "author": instance.author.username,
             "status": instance.status,
             "published_at": DATETIME.to_representation(instance.published_at) if instance.published_at else None,
-            "tags": [{"id": tag.pk, "name": tag.name, "slug": tag.slug} for tag in instance.tag_list],
+            "tags": instance.tag_data,
             "comment_count": getattr(instance, "comment_count", 0),
             "url": post_url(instance.slug),
         }

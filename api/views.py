@@ -1,12 +1,12 @@
 """API viewsets, on the project's DRF bases; every write goes through a service function.
 
-Each viewset names its related rows (``select_related``/``prefetch_related``), so its list and
-detail run a fixed number of queries, asserted in ``api/tests/``.
+Each viewset names its related rows (``select_related``/``prefetch_related``, or annotations in
+``build_queryset``), so its list and detail run a fixed number of queries, asserted in ``api/tests/``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions
@@ -25,8 +25,7 @@ from api.serializers import (
     UserSerializer,
 )
 from blog import services
-from blog.models import Comment, Post, Tag
-from blog.views import TAGS
+from blog.models import Comment, Post, PostQuerySet, Tag
 from project.api import (
     Conflict,
     FilterBackend,
@@ -62,7 +61,6 @@ class PostViewSet(ModelViewSet):
     serializer_class = PostSerializer
     lookup_field = "slug"
     select_related = ("author",)
-    prefetch_related = (TAGS,)
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     throttle_scope = "posts"
     filter_backends = [FilterBackend, OrderingFilter]
@@ -70,15 +68,20 @@ class PostViewSet(ModelViewSet):
     ordering_fields = ["id"]
     ordering = ("-id",)
 
-    def get_queryset(self) -> Any:
-        queryset = super().get_queryset().visible_to(self.request.user).with_comment_counts()
-        if self.action == "list":
+    @classmethod
+    def build_queryset(cls, action: str | None) -> Any:
+        # Comment counts and tags come with the posts' own query (tags as JSON on PostgreSQL).
+        queryset = cast(PostQuerySet, super().build_queryset(action)).with_comment_counts().with_tag_data()
+        if action == "list":
             # Only the columns the list shows: no body (the big column) and, of the author, only
             # the username (the user row carries a password hash and five timestamps to parse).
             queryset = queryset.only(*LIST_COLUMNS)
-        elif self.action == "retrieve":
+        elif action == "retrieve":
             queryset = queryset.only(*LIST_COLUMNS, "body")
         return queryset
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().visible_to(self.request.user)
 
     def get_serializer_class(self) -> Any:
         return PostListSerializer if self.action == "list" else PostSerializer

@@ -7,7 +7,6 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import InvalidPage
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -15,15 +14,12 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from blog.forms import CommentForm
-from blog.models import Comment, Post, PostQuerySet, Tag
+from blog.models import TAGS, Comment, Post, PostQuerySet, Tag
 from blog.services import comment_create
 from blog.stats import author_dashboard, home_highlights
 from project.paginators import LookaheadPaginator
 from project.views import DetailView, ListView
 from users.models import User
-
-# Tags are few per post and small: one extra query for the whole page instead of one per post.
-TAGS = Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"), to_attr="tag_list")
 
 
 class PostListView(ListView):

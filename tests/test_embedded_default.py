@@ -76,6 +76,10 @@ def test_home_post_tag_author_and_api_pages_are_served(embedded_site: tuple[str,
         urllib.request.urlopen(urllib.request.Request(base + "/api/v1/", headers={"Accept": "application/json"})).read()
     )
     assert set(api) >= {"posts", "tags"}
+    # On SQLite the posts' tags come by prefetch rather than as PostgreSQL-built JSON: the same shape.
+    posts = json.loads(urllib.request.urlopen(base + "/api/v1/posts/").read())["results"]
+    assert posts and any(post["tags"] for post in posts)
+    assert all(set(tag) == {"id", "name", "slug"} for post in posts for tag in post["tags"])
     assert urllib.request.urlopen(base + "/static/css/site.css").status == 200
 
 

@@ -23,6 +23,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from api.filters import PostFilter
+from api.views import PostViewSet
 from blog.models import Comment, Post
 from blog.views import TagView
 from users.models import User
@@ -170,6 +171,15 @@ def test_api_tag_filter_for_readers_reads_the_tags_listed_links_newest_id_first(
     posts = PostFilter({"tag": slug}, queryset=Post.objects.published().order_by("-id"), request=request).qs
     text = plan(posts[:21])
     assert uses(text, "posttag_listed_post_idx", "blog_post_pkey"), text
+
+
+def test_api_post_list_reads_the_primary_key_backwards_and_each_posts_tags_and_comments_by_index() -> None:
+    # The list as PostViewSet builds it: comment counts and the tags' JSON are subqueries per row.
+    posts = PostViewSet.build_queryset("list").visible_to(AnonymousUser()).order_by("-id")[:21]
+    text = plan(posts)
+    assert uses(text, "blog_post_pkey", "comment_post_created_idx"), text
+    assert re.search(r"Index (Only )?Scan using blog_post_tags_post_id_\w+ on blog_post_tags", text), text
+    assert not re.search(r"Seq Scan on blog_post_tags\b", text), text
 
 
 def test_api_own_drafts_use_the_author_draft_index() -> None:

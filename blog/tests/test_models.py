@@ -67,7 +67,7 @@ def test_slugs_are_unique() -> None:
 
 
 def test_tag_list_is_the_prefetched_tags_or_one_query_in_name_order(django_assert_num_queries: Any) -> None:
-    from blog.views import TAGS
+    from blog.models import TAGS
 
     PostFactory.create(tags=[TagFactory.create(name="sql"), TagFactory.create(name="django")])
     post = Post.objects.get()
@@ -78,6 +78,23 @@ def test_tag_list_is_the_prefetched_tags_or_one_query_in_name_order(django_asser
     with django_assert_num_queries(1):  # every listed post's tags in one query, then none
         prefetch_related_objects(posts, TAGS)
         assert [t.name for t in posts[0].tag_list] == ["django", "sql"]
+
+
+def test_tag_data_comes_with_the_posts_query_or_from_tag_list(django_assert_num_queries: Any) -> None:
+    sql, django = TagFactory.create(name="sql"), TagFactory.create(name="django")
+    PostFactory.create(tags=[sql, django])
+    PostFactory.create()  # no tags: an empty list, not NULL
+    expected = [
+        {"id": django.pk, "name": "django", "slug": django.slug},
+        {"id": sql.pk, "name": "sql", "slug": sql.slug},
+    ]
+    with django_assert_num_queries(1):  # PostgreSQL builds the JSON in the posts' query
+        tagged, untagged = Post.objects.with_tag_data().order_by("id")
+        assert (tagged.tag_data, untagged.tag_data) == (expected, [])
+    plain = Post.objects.order_by("id").first()
+    assert plain is not None
+    with django_assert_num_queries(1):  # not annotated: built from tag_list, one query
+        assert plain.tag_data == expected
 
 
 def listed(post: Post) -> set[Any]:
