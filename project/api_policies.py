@@ -28,6 +28,7 @@ from django.db import DatabaseError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rest_framework import exceptions, parsers, permissions, serializers, status, throttling
 from rest_framework.response import Response
@@ -161,6 +162,9 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(duration * 1000))
 return {1}
 """
 
+# Sent by its SHA1 (EVALSHA), the text only when the server does not know it yet (after a restart).
+_SLIDING_LOG_SCRIPT = Script(None, SLIDING_LOG.encode())  # type: ignore[arg-type]  # a client per call
+
 
 class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
     """Read the rate at request time and let requests through when the throttle's cache is down."""
@@ -208,7 +212,8 @@ class _SlidingLog(throttling.SimpleRateThrottle):
         log_key, member = self.cache.make_and_validate_key(f"{key}:log"), uuid.uuid4().hex
         # None when Redis is unreachable (the cache backend logs that once per retry window): allow.
         reply = self.cache.run(
-            lambda client: client.eval(SLIDING_LOG, 1, log_key, self.duration, self.num_requests, member), None
+            lambda client: _SLIDING_LOG_SCRIPT([log_key], [self.duration, self.num_requests, member], client=client),
+            None,
         )
         if reply is None or reply[0] == 1:
             return True

@@ -98,6 +98,14 @@ def test_concurrent_requests_never_pass_more_than_the_rate(rates: Any) -> None:
     assert 59 < throttle.wait() <= 60  # type: ignore[operator]  # until the oldest of the five leaves the window
 
 
+def test_the_script_is_sent_again_when_redis_has_forgotten_it(rates: Any) -> None:
+    # The throttle sends the script by its hash; a restarted (or flushed) Redis knows no scripts.
+    rates(anon="2/min")
+    cache._primary.script_flush()  # type: ignore[attr-defined]
+    client = client_for(None)
+    assert [client.get("/api/v1/tags/").status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_a_history_left_by_drfs_own_throttle_does_not_break_the_count(rates: Any) -> None:
     # After an upgrade, DRF's pickled history still sits under the plain key until it expires.
     rates(anon="2/min")
