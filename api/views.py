@@ -48,6 +48,8 @@ def requester(request: Request) -> User:
 
 
 LIST_COLUMNS = ("id", "slug", "title", "status", "published_at", "author_id", "author__id", "author__username")
+# The same as plain values, for a list whose tags PostgreSQL builds: no model instances at all.
+LIST_VALUES = ("id", "slug", "title", "status", "published_at", "comment_count", "tag_data", "author__username")
 
 
 @extend_schema_view(
@@ -72,7 +74,12 @@ class PostViewSet(ModelViewSet):
     def build_queryset(cls, action: str | None) -> Any:
         # Comment counts and tags come with the posts' own query (tags as JSON on PostgreSQL).
         queryset = cast(PostQuerySet, super().build_queryset(action)).with_comment_counts().with_tag_data()
-        if action == "list":
+        if action == "list" and "tag_data" in queryset.query.annotations:
+            # Tags built by PostgreSQL (elsewhere a prefetch, which needs model instances): the rows
+            # become dicts of the values shown, the author's username joined in as select_related
+            # would. Building 21 posts and 21 users cost a tenth of a list request.
+            queryset = queryset.values(*LIST_VALUES)
+        elif action == "list":
             # Only the columns the list shows: no body (the big column) and, of the author, only
             # the username (the user row carries a password hash and five timestamps to parse).
             queryset = queryset.only(*LIST_COLUMNS)
