@@ -92,19 +92,19 @@ class KilledQuery(Model):
         return f"{self.get_action_display()} pid {self.pid} on {self.database} after {self.duration}"
 
 
-class TrigramIndex(GinIndex):
-    """Index text expressions by trigrams, so ``icontains`` (``UPPER(col) LIKE '%word%'``) uses an index.
+class _OpClassIndex(models.Index):
+    """An index of text expressions under a PostgreSQL operator class (``opclass``).
 
-    Django's ``icontains`` on PostgreSQL compiles to ``UPPER(col::text) LIKE UPPER(%s)``, so index
-    ``Upper("col")`` to serve it. Needs the ``pg_trgm`` extension (``TrigramExtension()`` in a
-    migration). SQLite, the embedded default, has neither GIN nor trigrams: there the same name
-    becomes a plain index of the same expressions. It serves no search, but it keeps the schema alike
-    on both databases, so later migrations (SQLite rebuilds a table to alter it) still run.
+    SQLite, the embedded default, has no operator classes: there the same name becomes a plain
+    index of the same expressions. It may serve no search, but it keeps the schema alike on both
+    databases, so later migrations (SQLite rebuilds a table to alter it) still run.
     """
+
+    opclass = ""
 
     def __init__(self, *expressions: Any, **kwargs: Any) -> None:
         super().__init__(
-            *(e if isinstance(e, OpClass) else OpClass(e, name="gin_trgm_ops") for e in expressions), **kwargs
+            *(e if isinstance(e, OpClass) else OpClass(e, name=self.opclass) for e in expressions), **kwargs
         )
 
     def create_sql(
@@ -114,3 +114,26 @@ class TrigramIndex(GinIndex):
             return super().create_sql(model, schema_editor, using=using, **kwargs)
         plain = [e.get_source_expressions()[0] for e in self.expressions if isinstance(e, OpClass)]
         return models.Index(*plain, name=self.name).create_sql(model, schema_editor, **kwargs)
+
+
+class TrigramIndex(_OpClassIndex, GinIndex):
+    """Index text expressions by trigrams, so ``icontains`` (``UPPER(col) LIKE '%word%'``) uses an index.
+
+    Django's ``icontains`` on PostgreSQL compiles to ``UPPER(col::text) LIKE UPPER(%s)``, so index
+    ``Upper("col")`` to serve it. Needs the ``pg_trgm`` extension (``TrigramExtension()`` in a
+    migration). On SQLite, a plain index of the same expressions.
+    """
+
+    opclass = "gin_trgm_ops"
+
+
+class PrefixIndex(_OpClassIndex):
+    """A B-tree of text expressions that serves prefix ``LIKE`` under any collation.
+
+    ``istartswith`` (an admin ``^field`` search) compiles to ``UPPER(col::text) LIKE UPPER('abc%')``:
+    index ``Upper("col")``. A plain B-tree serves ``LIKE 'ABC%'`` only under the C collation;
+    ``text_pattern_ops`` compares bytes, so it does under every collation (and still serves ``=``).
+    On SQLite, a plain index of the same expressions.
+    """
+
+    opclass = "text_pattern_ops"

@@ -30,6 +30,7 @@ from users.models import User
 
 POSTS = 100_000
 AUTHORS = 50
+READERS = 50_000
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,11 @@ _FILL = """
 INSERT INTO users_user (username, email, password, bio, is_staff, is_superuser, is_active, first_name, last_name, date_joined)
 SELECT 'plan-author' || a, 'plan-author' || a || '@example.com', '!', '', false, false, true, '', '', now()
 FROM generate_series(1, %(authors)s) AS a;
+
+-- Readers who never write: enough accounts for the admin's user search to need its indexes.
+INSERT INTO users_user (username, email, password, bio, is_staff, is_superuser, is_active, first_name, last_name, date_joined)
+SELECT 'reader' || r, 'reader' || r || '@example.com', '!', '', false, false, true, '', '', now()
+FROM generate_series(1, %(readers)s) AS r;
 
 INSERT INTO blog_tag (name, slug) SELECT 'plan-tag-' || t, 'plan-tag-' || t FROM generate_series(1, 32) AS t;
 
@@ -76,7 +82,7 @@ ANALYZE users_user, blog_tag, blog_post, blog_post_tags, blog_comment;
 def populated_tables(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         with connection.cursor() as cursor:
-            cursor.execute(_FILL, {"posts": POSTS, "authors": AUTHORS})
+            cursor.execute(_FILL, {"posts": POSTS, "authors": AUTHORS, "readers": READERS})
         yield
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE blog_comment, blog_post_tags, blog_post, blog_tag, users_user CASCADE")
@@ -222,6 +228,20 @@ def test_approximate_count_of_a_search_reads_at_most_the_threshold() -> None:
     # sequential scan here reads about 1,000 rows, so it is the one allowed.
     text = Post.objects.filter(title__icontains="database").order_by()[:1000].explain()
     assert text.startswith("Limit") and "rows=1000 " in text.splitlines()[0], text
+
+
+def test_admin_user_search_by_username_prefix_uses_the_upper_prefix_index() -> None:
+    # UserAdmin's "^username": istartswith, UPPER(username) LIKE 'READER123%'.
+    text = User.objects.filter(username__istartswith="reader123").order_by("-id")[:51].explain()
+    assert uses(text, "user_username_upper_idx"), text
+    assert "Seq Scan" not in text, text
+
+
+def test_admin_user_search_by_email_uses_the_upper_email_index() -> None:
+    # UserAdmin's "=email": iexact, UPPER(email) = UPPER('...').
+    text = User.objects.filter(email__iexact="Reader4242@Example.com").order_by("-id")[:51].explain()
+    assert uses(text, "user_email_upper_idx"), text
+    assert "Seq Scan" not in text, text
 
 
 def test_dropping_an_index_fails_its_plan_test() -> None:

@@ -16,6 +16,6 @@ class UserAdmin(ModelAdmin, DjangoUserAdmin):
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("bio",)}))  # type: ignore[misc]
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active")
-    # Prefix searches use the unique index on username; e-mail search is exact.
+    # A username prefix and an exact e-mail, each served by its index (users/models.py).
     search_fields = ("^username", "=email")
     ordering = ("-id",)

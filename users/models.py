@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
+
+from project.models import PrefixIndex
 
 
 class User(AbstractUser):
     """A person who reads, writes posts and comments; ``username`` is their public handle."""
 
     bio = models.TextField(blank=True, help_text="Shown on the author page.")
+
+    class Meta(AbstractUser.Meta):
+        indexes = [
+            # Admin user search "^username": istartswith, UPPER(username) LIKE 'ABC%'.
+            PrefixIndex(Upper("username"), name="user_username_upper_idx"),
+            # Admin user search "=email": iexact, UPPER(email) = UPPER('...').
+            models.Index(Upper("email"), name="user_email_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.username
