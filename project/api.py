@@ -1,10 +1,11 @@
 """DRF bases every API viewset inherits, so paging, permissions, throttles and errors are decided once.
 
 The viewsets name their related rows (``select_related``, ``prefetch_related``, or annotations in
-``build_queryset``, built once per process) so every endpoint runs a fixed number of queries, and refuse query parameters they do not know (a typo in a filter
-must not silently return everything). The policies the ``REST_FRAMEWORK`` setting names (error
-shape, parser, throttles, permissions) are in ``project/api_policies.py``; ``AutoSchema`` here
-documents their error responses on every operation.
+``build_queryset``, built once per process) so every endpoint runs a fixed number of queries, and
+refuse query parameters they do not know (a typo in a filter must not silently return everything).
+The policies the ``REST_FRAMEWORK`` setting names (error shape, parser, throttles, permissions) are
+in ``project/api_policies.py``; ``AutoSchema`` here documents their error responses on every
+operation.
 """
 
 from __future__ import annotations
