@@ -269,3 +269,28 @@ def test_the_hand_written_representation_matches_the_declared_fields(author: Use
     assert list(listed) == [name for name, f in PostListSerializer().fields.items() if not f.write_only]
     # The list's rows are values() dicts, the detail a model instance: the same post either way.
     assert listed == {key: value for key, value in body.items() if key != "body"}
+
+
+def test_the_viewsets_queryset_is_built_once_per_action_and_cloned_per_request(
+    author: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.views import PostViewSet
+    from project import api as project_api
+
+    monkeypatch.setattr(project_api, "_BASE_QUERYSETS", {})
+    built: list[str | None] = []
+    build = PostViewSet.build_queryset.__func__  # type: ignore[attr-defined]
+
+    def counting_build(cls: type[PostViewSet], action: str | None) -> Any:
+        built.append(action)
+        return build(cls, action)
+
+    monkeypatch.setattr(PostViewSet, "build_queryset", classmethod(counting_build))
+    draft = PostFactory.create(author=author, draft=True)
+    # Three readers in turn: the shared QuerySet must never carry one requester's filter to the next.
+    assert draft.pk not in [p["id"] for p in client_for(None).get("/api/v1/posts/").json()["results"]]
+    assert draft.pk in [p["id"] for p in client_for(author).get("/api/v1/posts/").json()["results"]]
+    assert draft.pk not in [p["id"] for p in client_for(None).get("/api/v1/posts/").json()["results"]]
+    assert client_for(author).get(f"/api/v1/posts/{draft.slug}/").status_code == 200
+    assert built == ["list", "retrieve"]
+    assert project_api._BASE_QUERYSETS[(PostViewSet, "list")]._result_cache is None  # never evaluated
