@@ -21,6 +21,19 @@ from rest_framework.exceptions import NotFound, ValidationError
 from project.querysets import ApproxCount, approx_count
 
 
+def fetch_with_lookahead(object_list: Any, number: int, per_page: int) -> tuple[list[Any], bool]:
+    """Page ``number``'s rows and whether another page follows, from one query of ``per_page + 1`` rows.
+
+    An empty page past the first raises ``EmptyPage`` (an ``InvalidPage``): the only way to learn
+    that a page is past the end without counting.
+    """
+    start = (number - 1) * per_page
+    rows = list(object_list[start : start + per_page + 1])
+    if not rows and number > 1:
+        raise EmptyPage("That page is past the last one.")
+    return rows[:per_page], len(rows) > per_page
+
+
 class LookaheadPage(Sequence[Any]):
     """One page of results, knowing only whether a previous and a next page exist."""
 
@@ -70,11 +83,8 @@ class LookaheadPaginator:
 
     def page(self, number: Any) -> LookaheadPage:
         number = self.validate_number(number)
-        start = (number - 1) * self.per_page
-        rows = list(self.object_list[start : start + self.per_page + 1])
-        if not rows and number > 1:
-            raise InvalidPage("That page is past the last one.")
-        return LookaheadPage(rows[: self.per_page], number, has_next=len(rows) > self.per_page)
+        rows, has_next = fetch_with_lookahead(self.object_list, number, self.per_page)
+        return LookaheadPage(rows, number, has_next=has_next)
 
 
 class ApproxCountPage(Page):
@@ -122,11 +132,8 @@ class ApproxCountPaginator(Paginator):
 
     def page(self, number: Any) -> ApproxCountPage:
         number = self.validate_number(number)
-        start = (number - 1) * self.per_page
-        rows = list(self.object_list[start : start + self.per_page + 1])
-        if not rows and number > 1:
-            raise EmptyPage("That page contains no results")
-        return ApproxCountPage(rows[: self.per_page], number, self, has_next=len(rows) > self.per_page)
+        rows, has_next = fetch_with_lookahead(self.object_list, number, self.per_page)
+        return ApproxCountPage(rows, number, self, has_next=has_next)
 
     def get_elided_page_range(
         self, number: int | float | str = 1, *, on_each_side: int = 3, on_ends: int = 2
