@@ -40,7 +40,7 @@ from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.urls import NoReverseMatch
-from django.utils import dateformat
+from django.utils import dateformat, translation
 from django.utils.formats import get_format
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
@@ -59,6 +59,54 @@ def _escape(value: Any) -> str:
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return html.escape(str(value))
+
+
+# What each of Django's date format characters reads (docs: the "date" template filter). The
+# output of one that reads only the date, or only the hour and minute, is a function of those and
+# the language, so it is worked out once per process; the rest (time zone, seconds) per value.
+_DATE_CHARACTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
+_CLOCK_CHARACTERS = frozenset("aAfgGhHiP")
+_MEMO_LIMIT = 20_000  # pieces kept before the memo starts over: a few days' dates in a few languages
+_pieces: dict[tuple[Any, ...], str] = {}
+
+
+def _datetime_formatter(datetime_format: str) -> Callable[[datetime.datetime], str]:
+    """``dateformat.format(value, datetime_format)``, with each piece of the output memoised.
+
+    Django formats a date-time piece by piece, and pieces like "Nov." and "7:10 a.m." each cost a
+    translation lookup: 15 µs a value, most of a changelist's date columns. Here a piece that reads
+    only the date or only the hour and minute is computed by Django once per language and value,
+    then looked up. A format with any other character (time zone, seconds) runs Django's per value.
+    """
+    split = dateformat.re_formatchars.split(datetime_format)
+    literals = [dateformat.re_escaped.sub(r"\1", piece) for piece in split[0::2]]
+    characters = split[1::2]
+    if not set(characters) <= _DATE_CHARACTERS | _CLOCK_CHARACTERS:
+        return lambda value: dateformat.format(value, datetime_format)
+    language = translation.get_language()
+    plan = [
+        (literal, character, character in _DATE_CHARACTERS)
+        for literal, character in zip(literals[:-1], characters, strict=True)
+    ]
+    tail = literals[-1]
+
+    def format_datetime(value: datetime.datetime) -> str:
+        date_key = (value.year, value.month, value.day)
+        clock_key = (value.hour, value.minute)
+        out = []
+        for literal, character, by_date in plan:
+            key = (language, character, date_key if by_date else clock_key)
+            piece = _pieces.get(key)
+            if piece is None:
+                if len(_pieces) >= _MEMO_LIMIT:
+                    _pieces.clear()
+                piece = _pieces[key] = str(getattr(dateformat.DateFormat(value), character)())
+            out.append(literal)
+            out.append(piece)
+        out.append(tail)
+        return "".join(out)
+
+    return format_datetime
 
 
 def _model_field(cl: ChangeList, name: Any) -> models.Field[Any, Any] | None:
@@ -102,14 +150,14 @@ def _field_content(field: models.Field[Any, Any], empty: str, linked: bool) -> C
         return choice
     empty_values = field.empty_values
     if isinstance(field, models.DateTimeField):
-        datetime_format = get_format("DATETIME_FORMAT")
+        format_datetime = _datetime_formatter(get_format("DATETIME_FORMAT"))
 
         def date_time(value: Any) -> str:
             if value in empty_values:
                 return escaped_empty
             if not isinstance(value, datetime.datetime):
                 return generic(value)
-            return _escape(dateformat.format(template_localtime(value), datetime_format))
+            return _escape(format_datetime(template_localtime(value)))
 
         return date_time
     if isinstance(field, models.CharField | models.TextField) and not isinstance(field, models.URLField):

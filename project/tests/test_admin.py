@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +14,8 @@ from django.contrib.admin.views.main import ChangeList as DjangoChangeList
 from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import resolve, reverse
-from django.utils import timezone, translation
+from django.utils import dateformat, timezone, translation
+from django.utils.formats import get_format
 
 from blog.models import Comment, Post, Tag
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -134,3 +136,31 @@ def test_the_changelist_page_renders_its_rows_through_the_project_tag(client: Cl
     assert f'<th class="field-title"><a href="{change}?_changelist_filters=status__exact%3Dpublished">' in (
         response.content.decode()
     )
+
+
+@pytest.mark.django_db(databases=[])
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ja"])
+def test_the_memoised_datetime_format_is_djangos_in_every_language(language: str) -> None:
+    # Every minute of a day and every day of a leap year, through each language's own formats and
+    # one with every memoised character and an escaped one: the same text as Django's, piece by piece.
+    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    values = [start + datetime.timedelta(minutes=m) for m in range(24 * 60)]
+    values += [start + datetime.timedelta(days=d, hours=12) for d in range(366)]
+    with translation.override(language):
+        formats = [
+            get_format("DATETIME_FORMAT"),
+            get_format("SHORT_DATETIME_FORMAT"),
+            r"bdDEFjlLmMnNoStwWyYz \a\t aAfgGhHiP",
+        ]
+        for datetime_format in formats:
+            format_datetime = project_admin_list._datetime_formatter(datetime_format)
+            assert [format_datetime(v) for v in values] == [dateformat.format(v, datetime_format) for v in values]
+
+
+@pytest.mark.django_db(databases=[])
+def test_a_datetime_format_reading_the_zone_or_seconds_is_formatted_per_value() -> None:
+    value = datetime.datetime(2024, 3, 31, 1, 59, 58, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+    for datetime_format in ("Y-m-d H:i:s", "c", "N j, Y, P T"):
+        assert project_admin_list._datetime_formatter(datetime_format)(value) == dateformat.format(
+            value, datetime_format
+        )
