@@ -15,11 +15,13 @@ renders through Django's own code.
 from __future__ import annotations
 
 import datetime
+import functools
 import html
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]
     ResultList,
     _coerce_field_name,
@@ -40,11 +42,13 @@ from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.urls import NoReverseMatch
-from django.utils import dateformat, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.formats import get_format
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
-from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
+from django.utils.translation import gettext
+
+from project.admin import ACTION_CHECKBOX_LABEL, ModelAdmin, action_checkbox_html
 
 register = template.Library()
 
@@ -151,13 +155,17 @@ def _field_content(field: models.Field[Any, Any], empty: str, linked: bool) -> C
     empty_values = field.empty_values
     if isinstance(field, models.DateTimeField):
         format_datetime = _datetime_formatter(get_format("DATETIME_FORMAT"))
+        # template_localtime(), with the setting and the current zone read once for the page.
+        zone = timezone.get_current_timezone() if settings.USE_TZ else None
 
         def date_time(value: Any) -> str:
             if value in empty_values:
                 return escaped_empty
             if not isinstance(value, datetime.datetime):
                 return generic(value)
-            return _escape(format_datetime(template_localtime(value)))
+            if zone is not None and value.utcoffset() is not None and getattr(value, "convert_to_local_time", True):
+                value = value.astimezone(zone)
+            return _escape(format_datetime(value))
 
         return date_time
     if isinstance(field, models.CharField | models.TextField) and not isinstance(field, models.URLField):
@@ -197,7 +205,11 @@ def _column(cl: ChangeList, index: int, name: Any, linked: bool, first_link: boo
         value_class = ' class="{}"'.format(" ".join(classes))
         date_class = ' class="{}"'.format(" ".join([*classes, "nowrap"]))
         fixed_attr: Any = None
-        if field is None and callable(name):
+        if name == "action_checkbox" and getattr(type(model_admin), name, None) is ModelAdmin.action_checkbox:
+            # The project's checkbox, with its label translated once for the page.
+            label = gettext(ACTION_CHECKBOX_LABEL)
+            fixed_attr = functools.partial(action_checkbox_html, label)
+        elif field is None and callable(name):
             fixed_attr = name
         elif field is None and hasattr(model_admin, name) and name != "__str__":
             fixed_attr = getattr(model_admin, name)
@@ -266,14 +278,21 @@ def results(cl: ChangeList) -> Iterator[ResultList]:
 
 
 def result_list(cl: ChangeList) -> dict[str, Any]:
-    """``admin_list.result_list``'s context, with the faster rows."""
+    """``admin_list.result_list``'s context, with the faster rows.
+
+    Without forms, each row's cells come joined into one string: the template's inner loop then
+    writes one value per row instead of one per cell (300 on a page), for the same HTML.
+    """
     headers = list(result_headers(cl))
+    rows = list(results(cl))
+    if not cl.formset:
+        rows = [ResultList(None, [SafeString("".join(row))]) for row in rows]
     return {
         "cl": cl,
         "result_hidden_fields": list(result_hidden_fields(cl)),
         "result_headers": headers,
         "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "results": list(results(cl)),
+        "results": rows,
     }
 
 
