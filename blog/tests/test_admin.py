@@ -151,6 +151,26 @@ def test_comment_changelist_searches_by_exact_post_slug(client: Client) -> None:
     assert list(client.get(url, {"q": "INDEXES-EXPLAINED"}).context["cl"].result_list) == []
 
 
+@pytest.mark.parametrize("model", [Post, Comment])
+def test_changelists_read_only_the_columns_they_show(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, model: type[Model]
+) -> None:
+    # list_only keeps the body and the authors' accounts out of the page's query; a column, __str__
+    # or checkbox label reading a left-out field would cost a query per row here.
+    client.force_login(StaffFactory.create())
+    comments = [CommentFactory.create(post=PostFactory.create(title=f"Post {n}")) for n in range(5)]
+    url = reverse(f"admin:blog_{model._meta.model_name}_changelist")
+    with django_assert_num_queries(3) as captured:  # the staff user, the capped count, the page
+        page = client.get(url).content.decode()
+    page_query = captured.captured_queries[-1]["sql"]
+    assert '"body"' not in page_query and '"password"' not in page_query
+    for comment in comments:
+        assert (
+            f">{comment.author.username}<" in page if model is Comment else f">{comment.post.author.username}<" in page
+        )
+        assert f"{comment.post.title}</" in page
+
+
 def test_no_admin_uses_date_hierarchy_or_facets() -> None:
     for model_admin in admin.site._registry.values():
         if isinstance(model_admin, ModelAdmin):
