@@ -68,25 +68,25 @@ def approx_count(queryset: models.QuerySet[Any], *, threshold: int | None = None
     if connection.vendor != "postgresql" or query.is_sliced or query.combinator or cap < 1:
         return ApproxCount(query.get_count(using=using), is_estimate=False)
 
-    # The capped count: no ordering or joins needed to count, and never more than `cap` rows read.
-    capped = queryset.order_by().select_related(None)[:cap]
+    # No ordering or joins needed to count. Compiled once for both the capped count, which never
+    # reads more than `cap` rows, and the EXPLAIN.
     try:
-        capped_sql, params = capped.query.get_compiler(using=using).as_sql()
+        sql, params = queryset.order_by().select_related(None).query.get_compiler(using=using).as_sql()
     except EmptyResultSet:  # e.g. pk__in=[]: Django knows the answer without asking
         return ApproxCount(0, is_estimate=False)
     table = connection.ops.quote_name(queryset.model._meta.db_table)
+    estimate: float | None = None
     with connection.cursor() as cursor:
         cursor.execute(
-            _TABLE_STATISTICS.format(capped_count=f"SELECT count(*) FROM ({capped_sql}) AS capped"),
+            _TABLE_STATISTICS.format(capped_count=f"SELECT count(*) FROM ({sql} LIMIT {int(cap)}) AS capped"),
             (*params, table),
         )
         counted, reltuples, relpages, pages_now = cursor.fetchone()
-
-    estimate: float | None = None
-    if query.where:
-        plan = json.loads(queryset.order_by().select_related(None).explain(format="json"))
-        estimate = plan[0]["Plan"]["Plan Rows"]
-    elif relpages > 0 and reltuples >= 0:
+        if query.where:
+            cursor.execute(f"{connection.ops.explain_query_prefix(format='json')} {sql}", params)
+            plan = cursor.fetchone()[0]
+            estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+    if estimate is None and relpages > 0 and reltuples >= 0:
         # The planner's own scaling: the density at the last ANALYZE times today's size.
         estimate = reltuples / relpages * pages_now
     if counted < cap:
