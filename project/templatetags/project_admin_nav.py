@@ -64,7 +64,12 @@ def project_nav_sidebar(context: Context) -> SafeString:
     """``{% include "admin/nav_sidebar.html" %}``, memoised while the templates are Django's."""
     engine = context.template.engine  # type: ignore[union-attr]  # set while a template renders
     sidebar = engine.get_template("admin/nav_sidebar.html")
-    if not (_is_djangos(sidebar) and _is_djangos(engine.get_template("admin/app_list.html"))):
+    if not (
+        _is_djangos(sidebar)
+        and _is_djangos(engine.get_template("admin/app_list.html"))
+        and "request" in context
+        and "available_apps" in context  # an AdminSite.each_context() of its own may leave it out
+    ):
         return sidebar.render(context)
     key = (translation.get_language(), context["request"].path, _app_list_key(context["available_apps"]))
     html = _rendered.get(key)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.template import engines
 from django.template.loader import render_to_string
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -83,4 +84,14 @@ def test_an_overridden_app_list_is_rendered_on_every_request(client: Client, tmp
         for name in ("first-admin", "second-admin"):
             client.force_login(StaffFactory.create(username=name, is_superuser=True))
             assert f"<p>menu for {name}</p>" in client.get(POSTS).content.decode()
+    assert project_admin_nav._rendered == {}
+
+
+def test_a_context_without_the_app_list_is_rendered_as_django_would(rf: RequestFactory) -> None:
+    # An AdminSite.each_context() of a project's own may leave available_apps out: no key, no memo.
+    engine = engines["django"]
+    context = {"request": rf.get(POSTS)}
+    expected = engine.from_string('{% include "admin/nav_sidebar.html" %}').render(context)
+    assert "permission" in expected  # Django's "You don't have permission to view or edit anything."
+    assert engine.from_string("{% load project_admin_nav %}{% project_nav_sidebar %}").render(context) == expected
     assert project_admin_nav._rendered == {}
