@@ -8,8 +8,9 @@ cell, only reads, formats and escapes the value.
 
 The output is Django's, byte for byte (``project/tests/test_admin.py`` compares them on every
 registered admin): ``project/templates/admin/change_list.html`` swaps this tag in for Django's
-``result_list``, with the same template and context. A changelist with ``list_editable`` forms
-renders through Django's own code.
+``result_list``, with Django's context plus ``rows`` (each row's cells joined), which the project's
+copy of ``change_list_results.html`` writes one value per row. A changelist with
+``list_editable`` forms renders through Django's own code.
 """
 
 from __future__ import annotations
