@@ -18,6 +18,7 @@ An app's admin keeps its searches, filters and ordering on indexed columns and s
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from project.db_routers import replica_alias
 from project.models import KilledQuery
@@ -133,19 +134,11 @@ class TabularInline(admin.TabularInline):
             self.raw_id_fields = tuple(name for name in raw_id_defaults(self, self.model) if name not in fk_to_parent)  # type: ignore[misc]
 
 
-ACTION_CHECKBOX_LABEL = "Select this object for an action - {}"  # Django's message, in Django's catalogs
-
-
-def action_checkbox_html(label: str, obj: Model) -> SafeString:
-    """The action checkbox Django's ``ModelAdmin.action_checkbox`` renders, given its translated label.
-
-    format_html's escaping, spelled out: the label's text is a trusted translation, its
-    placeholder and the key are escaped.
-    """
-    return SafeString(
-        f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{conditional_escape(obj.pk)}"'
-        f' class="action-select" aria-label="{label.format(conditional_escape(str(obj)))}">'
-    )
+@functools.lru_cache(maxsize=64)
+def _action_checkbox_label(language: str | None) -> str:
+    # Django's message, in Django's catalogs; translated once per language (the caller passes the
+    # active one), not on every row.
+    return gettext("Select this object for an action - {}")
 
 
 class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
@@ -173,8 +166,13 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     def action_checkbox(self, obj: Model) -> SafeString:
         # Django renders this per row through the form widget templates, a fifth of a 50-row
         # changelist's time; the markup is fixed, so build it directly (same HTML, same escaping).
-        # The changelist's rows translate the label once per page (project_admin_list).
-        return action_checkbox_html(gettext(ACTION_CHECKBOX_LABEL), obj)
+        # format_html's escaping, spelled out: the label's text is a trusted translation, its
+        # placeholder and the key are escaped.
+        label = _action_checkbox_label(get_language()).format(conditional_escape(str(obj)))
+        return SafeString(
+            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{conditional_escape(obj.pk)}"'
+            f' class="action-select" aria-label="{label}">'
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # Every admin page, not only the changelist: any Django code that counts to paginate

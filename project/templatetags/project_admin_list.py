@@ -16,7 +16,6 @@ copy of ``change_list_results.html`` writes one value per row. A changelist with
 from __future__ import annotations
 
 import datetime
-import functools
 import html
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -47,9 +46,6 @@ from django.utils import dateformat, timezone, translation
 from django.utils.formats import get_format
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
-
-from project.admin import ACTION_CHECKBOX_LABEL, ModelAdmin, action_checkbox_html
 
 register = template.Library()
 
@@ -206,11 +202,7 @@ def _column(cl: ChangeList, index: int, name: Any, linked: bool, first_link: boo
         value_class = ' class="{}"'.format(" ".join(classes))
         date_class = ' class="{}"'.format(" ".join([*classes, "nowrap"]))
         fixed_attr: Any = None
-        if name == "action_checkbox" and getattr(type(model_admin), name, None) is ModelAdmin.action_checkbox:
-            # The project's checkbox, with its label translated once for the page.
-            label = gettext(ACTION_CHECKBOX_LABEL)
-            fixed_attr = functools.partial(action_checkbox_html, label)
-        elif field is None and callable(name):
+        if field is None and callable(name):
             fixed_attr = name
         elif field is None and hasattr(model_admin, name) and name != "__str__":
             fixed_attr = getattr(model_admin, name)
