@@ -9,11 +9,14 @@ Scale decisions for the admin live here, so one change reaches every changelist:
 - foreign keys and many-to-many fields get raw-id widgets unless the admin names them in
   ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer;
 - GET changelists and change forms read from a replica, so big admin queries stop hurting the
-  site; POSTs, and the pages after them (the client is pinned), read from the primary.
+  site; POSTs, and the pages after them (the client is pinned), read from the primary;
+- changelist rows and the sidebar render through cheaper paths to Django's own HTML
+  (``project/templatetags/``, ``templates/admin/change_list.html``).
 
-An app's admin keeps its searches, filters and ordering on indexed columns and sets no
-``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table);
-``tests/test_plans.py`` checks the plans. docs/big-tables.md has the measurements.
+An app's admin keeps its searches, filters and ordering on indexed columns, sets no
+``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table) and
+names the columns its changelist reads in ``list_only``; ``tests/test_plans.py`` checks the plans.
+docs/big-tables.md has the measurements.
 """
 
 from __future__ import annotations
