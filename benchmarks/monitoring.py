@@ -58,7 +58,7 @@ def in_process(path: str, batches: int = 10, batch: int = 2000) -> dict[str, flo
     from django.test.utils import override_settings
 
     handlers = {"with": WSGIHandler()}
-    without = [name for name in settings.MIDDLEWARE if name != "project.monitoring.RequestMetricsMiddleware"]
+    without = [name for name in settings.MIDDLEWARE if name != "project.monitoring.middleware.RequestMetricsMiddleware"]
     with override_settings(MIDDLEWARE=without):
         handlers["without"] = WSGIHandler()
 

@@ -11,4 +11,4 @@ ROOT_URLCONF = "benchmarks.urls"
 
 # The baseline of `make bench-monitoring`: the same site without the request-metrics middleware.
 if os.environ.get("BENCH_WITHOUT_MONITORING") == "1":
-    MIDDLEWARE = [name for name in MIDDLEWARE if name != "project.monitoring.RequestMetricsMiddleware"]
+    MIDDLEWARE = [name for name in MIDDLEWARE if name != "project.monitoring.middleware.RequestMetricsMiddleware"]

@@ -16,7 +16,7 @@ from rest_framework.routers import SimpleRouter
 
 from benchmarks.naive_api import NaivePostViewSet
 from blog.models import Post
-from project.cache import background_cached
+from project.cache.background import background_cached
 from project.urls import urlpatterns as site_urlpatterns
 
 # make bench-cache: a function as slow as a real aggregation, and how often its values go stale.

@@ -1,4 +1,4 @@
-"""The blog's slow aggregations, served from the background-filled cache (project/cache.py).
+"""The blog's slow aggregations, served from the background-filled cache (project/cache/background.py).
 
 Each scans far more rows than a page shows, so no request runs it once a value exists: readers get
 the cached value (with the time it was computed) and a Celery worker recomputes it when stale.
@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from blog.models import Comment, Post, Tag
-from project.cache import background_cached
+from project.cache.background import background_cached
 from users.models import User
 
 POPULAR_POSTS = 5

@@ -28,6 +28,6 @@ def on_starting(server: object) -> None:
 
     directory = settings.PROMETHEUS_MULTIPROC_DIR  # loads the settings, which export the folder
 
-    from project.monitoring import remove_dead_process_files
+    from project.monitoring.prometheus import remove_dead_process_files
 
     remove_dead_process_files(directory)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote
@@ -37,10 +36,9 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext
 
-from project.db_routers import replica_alias
-from project.models import KilledQuery
 from project.paginators import ApproxCountPaginator
 from project.querysets import with_approx_count
+from project.replicas.router import replica_alias
 
 
 class ReplicaReadsMixin:
@@ -181,35 +179,3 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
         # Every admin page, not only the changelist: any Django code that counts to paginate
         # (the changelist, autocomplete) gets the estimate. An admin's own exact figure: exact_count().
         return with_approx_count(super().get_queryset(request))
-
-
-class DatabaseAliasFilter(admin.SimpleListFilter):
-    """Filter by database alias, offering the configured aliases instead of a DISTINCT over the table."""
-
-    title = "database"
-    parameter_name = "database"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        return [(alias, alias) for alias in settings.DATABASES]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(database=self.value()) if self.value() else queryset
-
-
-@admin.register(KilledQuery)
-class KilledQueryAdmin(ModelAdmin):
-    """The query killer's audit trail: read-only, since it records what happened."""
-
-    list_display = ("killed_at", "action", "database", "duration", "role", "application_name", "client_address", "pid")
-    list_filter = ("action", DatabaseAliasFilter)
-    search_fields = ("=role", "=application_name")
-    ordering = ("-killed_at", "-id")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False

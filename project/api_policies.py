@@ -34,7 +34,7 @@ from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from project.cache_backends import FailSoftRedisCache
+from project.cache.backends import FailSoftRedisCache
 
 logger = logging.getLogger(__name__)
 

@@ -12,4 +12,4 @@ class ProjectConfig(AppConfig):
     def ready(self) -> None:
         # Connects the Celery task signals (in the worker too, where no middleware loads) and
         # registers the system check that prometheus_client runs in multi-process mode.
-        from project import monitoring  # noqa: F401
+        from project.monitoring import prometheus, task_signals  # noqa: F401

@@ -11,15 +11,11 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import DEFAULT_DB_ALIAS, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.backends.ddl_references import Statement
-from django.utils import timezone
 
-from project.db_routers import replica_alias
 from project.querysets import ApproxCount, approx_count
+from project.replicas.router import replica_alias
 
 _M = TypeVar("_M", bound=models.Model, covariant=True)
-
-# The query killer keeps this much of a killed statement (pg_stat_activity holds 1 kB by default).
-QUERY_TEXT_LENGTH = 4000
 
 
 class QuerySet(models.QuerySet[_M]):
@@ -37,7 +33,7 @@ class QuerySet(models.QuerySet[_M]):
 
         Works anywhere (a task, a command, a POST). Stays on the primary inside a transaction or
         ``primary_db()``, after this request or task wrote, for a pinned client, and when no replica
-        is configured or healthy (see ``project.db_routers.replica_alias``).
+        is configured or healthy (see ``project.replicas.router.replica_alias``).
         """
         return self.using(replica_alias() or DEFAULT_DB_ALIAS)
 
@@ -59,37 +55,6 @@ class TimestampedModel(Model):
 
     class Meta:
         abstract = True
-
-
-class KilledQuery(Model):
-    """A statement the query killer stopped: the audit trail shown read-only in the admin."""
-
-    class Action(models.TextChoices):
-        CANCELLED = "cancelled", "cancelled"
-        TERMINATED = "terminated", "terminated (cancel was not enough)"
-
-    killed_at = models.DateTimeField(default=timezone.now)
-    database = models.CharField(max_length=100, help_text="The database alias: default, replica, replica2, ...")
-    server = models.CharField(max_length=255, help_text="host:port/name of the server the statement ran on.")
-    pid = models.IntegerField("backend pid")
-    role = models.CharField(max_length=64)
-    application_name = models.CharField(max_length=64, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True, help_text="Empty for a Unix socket.")
-    duration = models.DurationField(help_text="How long the statement had run when it was stopped.")
-    query = models.TextField(help_text=f"The statement, truncated to {QUERY_TEXT_LENGTH} characters.")
-    action = models.CharField(max_length=10, choices=Action.choices)
-
-    class Meta:
-        verbose_name = "killed query"
-        verbose_name_plural = "killed queries"
-        ordering = ["-killed_at", "-id"]
-        indexes = [
-            # The admin's changelist: newest kills first.
-            models.Index(fields=["-killed_at", "-id"], name="killedquery_newest_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} pid {self.pid} on {self.database} after {self.duration}"
 
 
 class _OpClassIndex(models.Index):

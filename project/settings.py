@@ -65,18 +65,19 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "project",
+    "project.querykiller",
     "users",
     "blog",
     "api",
 ]
 
 MIDDLEWARE = [
-    # Outermost, so the latency it records includes every other middleware (project/monitoring.py).
-    "project.monitoring.RequestMetricsMiddleware",
+    # Outermost, so the latency it records includes every other middleware (project/monitoring/).
+    "project.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth, so every read of the request is routed by one per-request choice.
-    "project.middleware.ReplicaRoutingMiddleware",
+    "project.replicas.middleware.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,7 +196,7 @@ DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1)
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be larger than DATABASE_POOL_MAX_SIZE.")
 
-# Read replicas (project/db_routers.py, docs/replicas.md). Defaults: reads after a write stay on
+# Read replicas (project/replicas/router.py, docs/replicas.md). Defaults: reads after a write stay on
 # the primary for 5 s; a replica more than 2 s behind, or one that failed in the last 5 s, is skipped.
 REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5, minimum=0)
 REPLICA_MAX_LAG = env_float("REPLICA_MAX_LAG", 2.0, minimum=0)
@@ -207,7 +208,7 @@ REPLICA_PIN_COOKIE_NAME = "primary_pin"
 # Reads of these apps and models decide who the user is: always from the primary, so a user who
 # has just logged in (or out, or changed their password) never looks otherwise on the next page.
 REPLICA_PRIMARY_MODELS = ["sessions", "auth", "contenttypes", "admin", AUTH_USER_MODEL.lower()]
-DATABASE_ROUTERS = ["project.db_routers.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["project.replicas.router.PrimaryReplicaRouter"]
 
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
@@ -246,11 +247,11 @@ if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}.")
     # Django's own Redis backend (no extra dependency), wrapped so that an outage degrades to
-    # misses instead of 500s (project/cache_backends.py); docs/background-cache.md says why not
+    # misses instead of 500s (project/cache/backends.py); docs/background-cache.md says why not
     # django-redis. Short socket timeouts: a cache call must never hold a request for long.
     CACHES = {
         "default": {
-            "BACKEND": "project.cache_backends.FailSoftRedisCache",
+            "BACKEND": "project.cache.backends.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": None,
             "OPTIONS": {
@@ -277,7 +278,7 @@ else:
 # admin page and session API call. The embedded default's cache is the database itself.
 SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
 
-# The background-filled cache (project/cache.py). Values never expire on a short timer; this long
+# The background-filled cache (project/cache/background.py). Values never expire on a short timer; this long
 # timeout only bounds garbage (values of arguments nobody asks for any more).
 BACKGROUND_CACHE_KEEP_SECONDS = env_int("BACKGROUND_CACHE_KEEP_SECONDS", 30 * 24 * 3600, minimum=1)
 # How long a queued refresh holds its key's lock if the task never finishes (lost message, dead
@@ -321,7 +322,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
 CELERY_TIMEZONE = "UTC"
 # Modules with tasks beyond each app's tasks.py.
-CELERY_IMPORTS = ["project.querykiller"]
+CELERY_IMPORTS = ["project.cache.tasks", "project.querykiller.tasks"]
 # The query killer has a queue of its own: it never waits behind a backlog of other tasks, and can
 # have a worker of its own (`celery worker -Q querykiller`) so that slow tasks cannot delay it.
 CELERY_TASK_ROUTES: dict[str, dict[str, Any]] = {"project.querykiller.*": {"queue": "querykiller"}}
@@ -331,7 +332,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, Any]] = {"project.querykiller.*": {"queu
 # Every QUERY_KILLER_INTERVAL_SECONDS, stop statements of this site's databases (primary and
 # replicas) running longer than QUERY_KILLER_MAX_SECONDS: cancel, then terminate after the grace
 # period. Sessions of a protected role or application_name are never touched. See
-# project/querykiller.py and docs/querykiller.md.
+# project/querykiller/killer.py and docs/querykiller.md.
 QUERY_KILLER_ENABLED = env_bool("QUERY_KILLER_ENABLED", True)
 QUERY_KILLER_DRY_RUN = env_bool("QUERY_KILLER_DRY_RUN", False)
 QUERY_KILLER_MAX_SECONDS = env_float("QUERY_KILLER_MAX_SECONDS", 30.0, minimum=0.1)
@@ -478,12 +479,12 @@ APPROX_COUNT_THRESHOLD = env_int("APPROX_COUNT_THRESHOLD", 1000, minimum=1)
 BLOG_POSTS_PER_PAGE = env_int("BLOG_POSTS_PER_PAGE", 10, minimum=1)
 BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)
 
-# --- Monitoring (project/monitoring.py, project/performance.py) -------------------------------
+# --- Monitoring (project/monitoring/, project/monitoring/performance.py) -------------------------------
 
 # prometheus_client keeps each process's metrics in memory-mapped files, and /metrics adds up the
 # files of every process: gunicorn's workers, Celery's worker children and beat. It picks this mode
 # from PROMETHEUS_MULTIPROC_DIR when it is first imported, which happens after the settings load
-# (project.metrics is imported by the middleware and the apps), so the settings export it. Processes
+# (project.monitoring.metrics is imported by the middleware and the apps), so the settings export it. Processes
 # added up together share MONITORING_METRICS_DIR (one host, or one volume mounted in web and worker
 # containers); each host writes in its own subfolder, so that at start-up it removes only the files
 # of its own processes that are gone.
@@ -514,7 +515,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "project.monitoring.JsonFormatter"},
+        "json": {"()": "project.monitoring.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},

@@ -28,7 +28,7 @@ from project.settings import DATABASES, REPLICA_DATABASES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Replicas are test mirrors of the primary: no test database is created or flushed on them.
-# project/testing.py then points them at the real standby server (see there for why).
+# conftest.py then points them at the real standby server (see there for why).
 for _alias in REPLICA_DATABASES:
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
 

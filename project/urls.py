@@ -6,17 +6,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from project import monitoring, performance
+from project.monitoring import probes, prometheus
+from project.monitoring.views import performance_view
 
 urlpatterns = [
     path("", include("blog.urls")),
     path("accounts/", include("users.urls")),
-    path("admin/performance/", admin.site.admin_view(performance.performance_view), name="admin-performance"),
+    path("admin/performance/", admin.site.admin_view(performance_view), name="admin-performance"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
-    path("healthz", monitoring.healthz, name="healthz"),
-    path("readyz", monitoring.readyz, name="readyz"),
-    path("metrics", monitoring.metrics_view, name="metrics"),
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", prometheus.metrics_view, name="metrics"),
 ]
 
 # Under /api/ errors keep the API's JSON shape even when no API view was reached.

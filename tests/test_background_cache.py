@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from blog.stats import author_dashboard, home_highlights, site_stats
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
-from project.cache import event_counts
+from project.cache.background import event_counts
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -199,7 +199,7 @@ def test_django_accepts_the_compose_environment(compose: dict[str, Any], tmp_pat
         "False",
         "['default',",
         "'replica']",
-        "project.cache_backends.FailSoftRedisCache",
+        "project.cache.backends.FailSoftRedisCache",
         "django.core.mail.backends.smtp.EmailBackend",
     ]
 

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from project.testing import free_port, wait_for
 from tests.compose import BASE_DIR, healthcheck_shell, load_compose
+from tests.support import free_port, wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PRIMARY_PORT, REPLICA_PORT = 5440, 5441

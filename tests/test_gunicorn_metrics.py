@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from project.testing import free_port, wait_until_serving
+from tests.support import free_port, wait_until_serving
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 TOKEN = "gunicorn-test-token"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connections
 
 from blog.models import Tag
-from project.testing import wait_for
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction=True)
 

@@ -27,7 +27,7 @@ from django.urls import reverse
 from blog.models import Comment, Post, Tag
 from blog.tests.factories import PostFactory, TagFactory
 from project.celery import app
-from project.db_routers import (
+from project.replicas.router import (
     current_scope,
     primary_db,
     read_scope,
@@ -35,7 +35,7 @@ from project.db_routers import (
     replica_lag_seconds,
     reset_health,
 )
-from project.testing import wait_for
+from tests.support import wait_for
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction=True)

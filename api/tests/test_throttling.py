@@ -78,7 +78,7 @@ def test_when_the_throttle_cache_is_down_requests_are_served_and_logged(
     client = client_for(None)
     with caplog.at_level(logging.WARNING):
         assert [client.get("/api/v1/tags/").status_code for _ in range(3)] == [200, 200, 200]
-    # The site's Redis backend fails soft (project/cache_backends.py): the outage reads as an empty
+    # The site's Redis backend fails soft (project/cache/backends.py): the outage reads as an empty
     # throttle history, so requests pass, and it is logged once per retry window, not per request.
     outage = [m for m in caplog.messages if m.startswith("Redis cache unreachable")]
     assert len(outage) == 1

@@ -7,7 +7,7 @@ from django.core import mail
 
 from blog.services import comment_create
 from blog.tests.factories import PostFactory
-from project.testing import wait_for
+from tests.support import wait_for
 from users.tests.factories import UserFactory
 
 

@@ -23,9 +23,9 @@ from django.utils.formats import get_format
 from blog.models import Comment, Post, Tag
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
 from project.admin import ChangeList, ModelAdmin
-from project.models import KilledQuery
+from project.querykiller.models import KilledQuery
+from project.querykiller.tests.factories import KilledQueryFactory
 from project.templatetags import project_admin_list
-from project.tests.factories import KilledQueryFactory
 from users.models import User
 from users.tests.factories import StaffFactory
 

@@ -17,7 +17,7 @@ import pytest
 from django.db import connections
 
 from project.management.commands.prepare import PREPARE_LOCK_KEY
-from project.testing import wait_for
+from tests.support import wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             call_command("createcachetable")
             call_command("seed_demo", if_empty=True)
         # Web, worker and beat add their metrics up in one folder; a previous run's files go first.
-        from project.monitoring import remove_dead_process_files
+        from project.monitoring.prometheus import remove_dead_process_files
 
         remove_dead_process_files(settings.PROMETHEUS_MULTIPROC_DIR)
         python = sys.executable

@@ -1,4 +1,4 @@
-"""factory_boy factories for the project layer's models."""
+"""factory_boy factories for the query killer's model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import factory
 
-from project.models import KilledQuery
+from project.querykiller.models import KilledQuery
 
 
 class KilledQueryFactory(factory.django.DjangoModelFactory[KilledQuery]):

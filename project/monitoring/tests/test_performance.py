@@ -11,22 +11,20 @@ from django.test import Client
 from django.urls import reverse
 
 from blog.tests.factories import PostFactory
-from project.performance import (
+from project.monitoring.performance import (
     GAMMA,
     HOUR_ROLLUP_MINUTE,
     MAX_WRITERS,
     MINUTE_TTL,
     ROLLUP_DELAY_MINUTES,
-    WINDOWS,
     WRITER_TTL,
     Figures,
     PerformanceRecorder,
     hour_key,
     minute_key,
-    summarise,
-    window_figures,
     writer_key,
 )
+from project.monitoring.views import WINDOWS, summarise, window_figures
 from users.tests.factories import StaffFactory, UserFactory
 
 
@@ -178,8 +176,9 @@ def test_unknown_paths_share_one_series(client: Client, fresh_recorder: Performa
 def fresh_recorder(monkeypatch: pytest.MonkeyPatch) -> PerformanceRecorder:
     """A recorder of its own for the middleware and the page, on a clock no other test uses."""
     store = PerformanceRecorder(clock=Clock())
-    monkeypatch.setattr("project.performance.recorder", store)
-    monkeypatch.setattr("project.monitoring.recorder", store)
+    monkeypatch.setattr("project.monitoring.performance.recorder", store)
+    monkeypatch.setattr("project.monitoring.middleware.recorder", store)
+    monkeypatch.setattr("project.monitoring.views.recorder", store)
     return store
 
 

@@ -22,12 +22,13 @@ from kombu import Queue
 
 from blog.tests.factories import PostFactory
 from project.celery import app
-from project.monitoring import JsonFormatter, metrics_registry, remove_dead_process_files
-from project.performance import recorder
-from project.testing import free_port, wait_for
+from project.monitoring.logs import JsonFormatter
+from project.monitoring.performance import recorder
+from project.monitoring.prometheus import metrics_registry, remove_dead_process_files
+from tests.support import free_port, wait_for
 from users.tests.factories import StaffFactory, UserFactory
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 def sample(name: str, **labels: str) -> float:
@@ -94,7 +95,7 @@ def metrics_registry_text() -> str:
 
 
 def test_histogram_buckets_resolve_the_p99_of_a_2_to_50_ms_endpoint() -> None:
-    from project.metrics import LATENCY_BUCKETS
+    from project.monitoring.metrics import LATENCY_BUCKETS
 
     inside = [bucket for bucket in LATENCY_BUCKETS if 0.002 <= bucket <= 0.05]
     assert len(inside) >= 15
@@ -131,7 +132,7 @@ def test_metrics_add_up_other_hosts_sharing_the_folder_and_cleanup_leaves_them_a
     try:
         code = (
             "import django; django.setup();"
-            "from project.metrics import HTTP_REQUEST_SECONDS;"
+            "from project.monitoring.metrics import HTTP_REQUEST_SECONDS;"
             "HTTP_REQUEST_SECONDS.labels('multi:host', 'GET', '2xx').observe(0.02);"
             "import os; print(os.getpid())"
         )
@@ -164,7 +165,7 @@ def test_only_files_of_processes_that_are_gone_are_removed(tmp_path: Path) -> No
 
 
 def test_multiprocess_mode_is_on_so_the_system_check_passes() -> None:
-    from project.monitoring import check_prometheus_multiprocess_mode, multiprocess_mode
+    from project.monitoring.prometheus import check_prometheus_multiprocess_mode, multiprocess_mode
 
     assert multiprocess_mode() is True
     assert check_prometheus_multiprocess_mode() == []

@@ -6,7 +6,7 @@ working. Every ``QUERY_KILLER_INTERVAL_SECONDS`` Celery beat runs :func:`kill_lo
 first, cancels the statements of this site's database that have run longer than
 ``QUERY_KILLER_MAX_SECONDS`` (``pg_cancel_backend``); a statement still running after
 ``QUERY_KILLER_GRACE_SECONDS`` has its session terminated (``pg_terminate_backend``). Each kill is
-stored as a :class:`~project.models.KilledQuery`, shown read-only in the admin, and the admins get
+stored as a :class:`~project.querykiller.models.KilledQuery`, shown read-only in the admin, and the admins get
 one e-mail per run that stopped anything.
 
 The lessons of pt-kill and its users: never touch the killer's own session, replication or any
@@ -29,13 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from celery import shared_task
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
-from project.models import QUERY_TEXT_LENGTH, KilledQuery
+from project.querykiller.models import QUERY_TEXT_LENGTH, KilledQuery
 
 logger = logging.getLogger(__name__)
 
@@ -324,12 +323,3 @@ def _error(run: Run, alias: str, what: str, exc: Exception) -> None:
     message = f"{what}: {str(exc).strip()}"
     logger.error("query killer: %s: %s", alias, message)
     run.errors[alias] = message
-
-
-@shared_task(name="project.querykiller.kill_long_queries_task", ignore_result=True)
-def kill_long_queries_task() -> str:
-    """Run the killer once with the settings' values; Celery beat schedules this every interval."""
-    run = kill_long_queries()
-    if run.found or run.errors or run.off:
-        logger.info("query killer: %s", run.summary())
-    return run.summary()

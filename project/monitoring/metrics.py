@@ -14,7 +14,7 @@ settings.PROMETHEUS_MULTIPROC_DIR  # noqa: B018
 
 from prometheus_client import Counter, Histogram  # noqa: E402
 
-# The background-filled cache (project/cache.py). ``event`` is one of: hit, stale, miss,
+# The background-filled cache (project/cache/background.py). ``event`` is one of: hit, stale, miss,
 # refresh_enqueued, refresh_done, refresh_failed, enqueue_failed.
 BACKGROUND_CACHE_EVENTS = Counter(
     "background_cache_events_total",
@@ -28,7 +28,7 @@ BACKGROUND_CACHE_REFRESH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
-# Requests, recorded by project.monitoring.RequestMetricsMiddleware. ``route`` is the resolved URL
+# Requests, recorded by project.monitoring.middleware.RequestMetricsMiddleware. ``route`` is the resolved URL
 # name (``blog:post``), never the raw path, so the number of series stays bounded; ``<unmatched>``
 # covers 404s and ``<static>`` the files WhiteNoise serves. Buckets are dense between 1 and 100 ms
 # so that histogram_quantile() resolves the p99 of a 2-50 ms endpoint to a few milliseconds.
@@ -56,8 +56,8 @@ HTTP_REQUEST_SQL_SECONDS = Counter(
     ["route", "method"],
 )
 
-# Celery, recorded by the task signal handlers in project.monitoring. Queue lengths are read from the
-# broker when /metrics is scraped (no process keeps them), see project.monitoring.CeleryQueueCollector.
+# Celery, recorded by the task signal handlers in project.monitoring.task_signals. Queue lengths are read from the
+# broker when /metrics is scraped (no process keeps them), see project.monitoring.prometheus.CeleryQueueCollector.
 CELERY_TASK_SECONDS = Histogram(
     "celery_task_duration_seconds",
     "Time a worker spent running a task, by task name and outcome (success, failure, retry).",

@@ -4,7 +4,7 @@ Django's own docs call their example primary/replica router flawed: it has no an
 replication lag. This one reads from a replica only when all of these hold:
 
 - the code runs in a *read scope* that allows it: a safe (GET/HEAD) request opened by
-  ``project.middleware.ReplicaRoutingMiddleware``, or a Celery task that opted in with
+  ``project.replicas.middleware.ReplicaRoutingMiddleware``, or a Celery task that opted in with
   ``@shared_task(replica_reads=True)``. Outside a scope (shell, commands, tests) reads use the primary;
 - the scope has not written (read-your-writes inside one request or task), and the client is not
   pinned to the primary by the signed cookie its last write left (read-your-writes across requests);
@@ -35,6 +35,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from django.db.models import Model
 
+from project.replicas.lag import measure_replay_lag
+
 __all__ = [
     "PrimaryReplicaRouter",
     "ReadScope",
@@ -44,28 +46,6 @@ __all__ = [
     "replica_alias",
     "replica_lag_seconds",
 ]
-
-# One sample of the replica's replay state. It is caught up when its WAL receiver is streaming and
-# it has replayed all it received: either the LSNs are equal, or the startup process sits waiting
-# for more WAL (``RecoveryWalStream``). LSN equality alone is not enough: the receive position often
-# stops at a WAL page boundary a few bytes past the last record, which would read as ever-growing
-# lag on an idle primary.
-REPLAY_STATE_SQL = """
-SELECT
-    NOT pg_is_in_recovery(),
-    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
-        AND (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-             OR EXISTS (SELECT 1 FROM pg_stat_activity
-                        WHERE backend_type = 'startup' AND wait_event = 'RecoveryWalStream')),
-    pg_is_in_recovery() AND pg_is_wal_replay_paused(),
-    pg_last_wal_receive_lsn()::text,
-    EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())
-"""
-# Has everything received at the first sample been replayed since?
-REPLAYED_SQL = "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn"
-# While the replica is busy replaying, how often and how long to watch it catch up.
-CATCH_UP_POLL_SECONDS = 0.01
-CATCH_UP_POLLS = 10
 
 
 @dataclass
@@ -154,32 +134,15 @@ def reset_health() -> None:
 def replica_lag_seconds(alias: str) -> float | None:
     """Return the replica's replay lag in seconds, ``math.inf`` if it cannot tell, ``None`` if unreachable.
 
-    0 when it has replayed all it received, however long ago the primary last committed (an idle
-    primary is not lag). When it is busy replaying, it is watched for up to 0.1 s: once it has
-    replayed everything it had received at the first sample, nothing older than that is missing,
-    so the lag is at most the time watched. ``now() - pg_last_xact_replay_timestamp()`` alone would
-    count the whole age of a long transaction still being written on the primary (a bulk load in
-    any database of the cluster) as lag. Paused replay, or a backlog that outlasts the watch, gives
-    the age of the last replayed commit: an upper bound. Runs on this thread's connection to
-    ``alias``; the monitoring's readiness check reuses it.
+    Measured by ``project.replicas.lag`` on this thread's connection to ``alias`` (0 when the alias
+    points at a primary, or the replica has replayed all it received).
     """
     try:
         _drop_dead_connection(alias)
         with connections[alias].cursor() as cursor:
-            started = time.monotonic()
-            cursor.execute(REPLAY_STATE_SQL)
-            primary, caught_up, paused, received, replay_age = cursor.fetchone()
-            if primary or caught_up:
-                return 0.0
-            if not paused and received is not None:
-                for _ in range(CATCH_UP_POLLS):
-                    time.sleep(CATCH_UP_POLL_SECONDS)
-                    cursor.execute(REPLAYED_SQL, [received])
-                    if cursor.fetchone()[0]:
-                        return time.monotonic() - started
+            return measure_replay_lag(cursor).lag_seconds
     except DatabaseError:
         return None
-    return math.inf if replay_age is None else max(0.0, float(replay_age))
 
 
 def _usable(alias: str) -> bool:

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from project.cache import lookup
+from project.cache.background import lookup
 
 logger = logging.getLogger(__name__)
 

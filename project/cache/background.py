@@ -42,7 +42,7 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches
 from prometheus_client import REGISTRY
 
-from project.metrics import BACKGROUND_CACHE_EVENTS, BACKGROUND_CACHE_REFRESH_SECONDS
+from project.monitoring.metrics import BACKGROUND_CACHE_EVENTS, BACKGROUND_CACHE_REFRESH_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +310,7 @@ class BackgroundCachedFunction(Generic[P, R]):
     def _enqueue_once(
         self, cache: BaseCache, key: str, encoded: str, *, seen: float | None, force: bool = False
     ) -> bool:
-        from project.tasks import refresh_background_cache
+        from project.cache.tasks import refresh_background_cache
 
         lock_key = self._lock_key(key)
         if not cache.add(lock_key, time.time(), timeout=self.lock_timeout):

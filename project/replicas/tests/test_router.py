@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from blog.models import Post, Tag
 from blog.tests.factories import PostFactory
-from project.db_routers import PrimaryReplicaRouter, current_scope, primary_db, read_scope, replica_alias
+from project.replicas.router import PrimaryReplicaRouter, current_scope, primary_db, read_scope, replica_alias
 from project.tests.test_env import PRODUCTION, run_check
 
 router = PrimaryReplicaRouter()
@@ -98,7 +98,7 @@ def test_concurrent_asyncio_tasks_keep_their_own_scope_and_primary_db() -> None:
             return scope.replica_by_default, forced, current_scope() is scope
 
     def _forced() -> bool:
-        from project.db_routers import _force_primary
+        from project.replicas.router import _force_primary
 
         return _force_primary.get()
 

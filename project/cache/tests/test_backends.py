@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from pytest_django import DjangoAssertNumQueries
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from project.cache_backends import FailSoftRedisCache
+from project.cache.backends import FailSoftRedisCache
 from users.tests.factories import UserFactory
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
@@ -33,7 +33,7 @@ def test_a_reachable_redis_behaves_like_djangos_redis_cache() -> None:
 
 def test_an_unreachable_redis_reads_as_misses_and_drops_writes(caplog: pytest.LogCaptureFixture) -> None:
     cache = backend(CLOSED_PORT_URL)
-    with caplog.at_level(logging.WARNING, logger="project.cache_backends"):
+    with caplog.at_level(logging.WARNING, logger="project.cache.backends"):
         assert cache.get("k", "default") == "default"
         assert cache.add("k", 1) is False  # no lock taken, so nothing is enqueued
         cache.set("k", 1)
@@ -51,7 +51,7 @@ def test_an_unreachable_redis_reads_as_misses_and_drops_writes(caplog: pytest.Lo
 
 def test_after_retry_after_the_backend_tries_redis_again(caplog: pytest.LogCaptureFixture) -> None:
     cache = backend(CLOSED_PORT_URL, retry_after=0)
-    with caplog.at_level(logging.WARNING, logger="project.cache_backends"):
+    with caplog.at_level(logging.WARNING, logger="project.cache.backends"):
         cache.get("k")
         cache.get("k")
     assert len(caplog.records) == 2

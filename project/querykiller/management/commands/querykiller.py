@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from project.querykiller import kill_long_queries
+from project.querykiller.killer import kill_long_queries
 
 
 def seconds(value: str) -> float:

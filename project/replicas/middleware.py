@@ -1,6 +1,6 @@
 """Choose, once per request, where its reads go, and pin a client that just wrote to the primary.
 
-A safe request (GET, HEAD, OPTIONS) reads from a replica through ``project.db_routers``. A request
+A safe request (GET, HEAD, OPTIONS) reads from a replica through ``project.replicas.router``. A request
 that writes, and any unsafe one (POST, PUT, PATCH, DELETE), reads from the primary and leaves a
 signed, HttpOnly, SameSite cookie that keeps the same browser's reads on the primary for
 ``REPLICA_PIN_SECONDS``: the redirect after a new comment shows the comment, whatever the replica's
@@ -16,10 +16,10 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from project.db_routers import ReadScope, read_scope
+from project.replicas.router import ReadScope, read_scope
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-PIN_SALT = "project.middleware.ReplicaRoutingMiddleware"
+PIN_SALT = "project.replicas.middleware.ReplicaRoutingMiddleware"
 
 
 def is_pinned(request: HttpRequest) -> bool:

@@ -20,9 +20,10 @@ from django.db import connections
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from project.celery import app
-from project.models import KilledQuery
-from project.querykiller import APPLICATION_NAME, kill_long_queries, kill_long_queries_task
-from project.testing import wait_for
+from project.querykiller.killer import APPLICATION_NAME, kill_long_queries
+from project.querykiller.models import KilledQuery
+from project.querykiller.tasks import kill_long_queries_task
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction=True)
 

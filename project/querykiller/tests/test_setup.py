@@ -19,13 +19,13 @@ from pytest_django import DjangoAssertNumQueries
 
 from project.admin import ModelAdmin
 from project.celery import app
-from project.models import KilledQuery
-from project.tests.factories import KilledQueryFactory
+from project.querykiller.models import KilledQuery
+from project.querykiller.tests.factories import KilledQueryFactory
+from project.querykiller.tests.test_killer import THRESHOLD, Victim, past_threshold
 from project.tests.test_env import PRODUCTION, run_check
-from project.tests.test_querykiller import THRESHOLD, Victim, past_threshold
 from users.tests.factories import StaffFactory
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[3]
 TASK = "project.querykiller.kill_long_queries_task"
 
 
@@ -214,7 +214,7 @@ def test_the_admin_lists_kills_read_only(client: Client, django_assert_num_queri
     client.force_login(StaffFactory.create())
     for pid in (101, 102):
         KilledQueryFactory.create(pid=pid)
-    url = reverse("admin:project_killedquery_changelist")
+    url = reverse("admin:querykiller_killedquery_changelist")
     # 1: the user (the session is a cache read), 2: the filtered count, 3: the page of kills
     with django_assert_num_queries(3):
         response = client.get(url)
@@ -223,8 +223,8 @@ def test_the_admin_lists_kills_read_only(client: Client, django_assert_num_queri
     assert b"Add killed query" not in response.content
     assert [row.pid for row in client.get(url, {"database": "replica"}).context["cl"].result_list] == []
     assert len(client.get(url, {"database": "default"}).context["cl"].result_list) == 2
-    assert client.get(reverse("admin:project_killedquery_add")).status_code == 403
-    change = client.get(reverse("admin:project_killedquery_change", args=[KilledQuery.objects.first().pk]))  # type: ignore[union-attr]
+    assert client.get(reverse("admin:querykiller_killedquery_add")).status_code == 403
+    change = client.get(reverse("admin:querykiller_killedquery_change", args=[KilledQuery.objects.first().pk]))  # type: ignore[union-attr]
     assert change.status_code == 200
     assert b'name="_save"' not in change.content  # view only
     assert b"SELECT pg_sleep(60)" in change.content

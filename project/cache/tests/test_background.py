@@ -19,7 +19,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.test import override_settings
 
-from project.cache import (
+from project.cache.background import (
     BackgroundCachedFunction,
     background_cached,
     decode_arguments,
@@ -27,9 +27,9 @@ from project.cache import (
     event_counts,
     lookup,
 )
+from project.cache.tasks import refresh_background_cache
 from project.celery import app
-from project.tasks import refresh_background_cache
-from project.testing import wait_for
+from tests.support import wait_for
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
 
@@ -111,7 +111,7 @@ class Opaque:
 @pytest.mark.parametrize(
     ("argument", "message"),
     [
-        (Opaque(), "test_cache.Opaque, which is not JSON-safe"),
+        (Opaque(), "test_background.Opaque, which is not JSON-safe"),
         ({1, 2}, "builtins.set, which is not JSON-safe"),
         (b"bytes", "builtins.bytes, which is not JSON-safe"),
         (Decimal("1.5"), "decimal.Decimal, which is not JSON-safe"),
@@ -123,7 +123,7 @@ class Opaque:
     ],
 )
 def test_arguments_that_are_not_json_safe_are_refused_with_a_type_error(argument: Any, message: str) -> None:
-    with pytest.raises(TypeError, match=r"project\.tests\.test_cache:numbered argument") as error:
+    with pytest.raises(TypeError, match=r"project\.cache\.tests\.test_background:numbered argument") as error:
         numbered(label=argument)
     assert message in str(error.value)
     assert calls == Counter()
@@ -286,15 +286,15 @@ def test_a_failed_refresh_keeps_the_old_value_and_logs(celery_worker: None) -> N
     before = event_counts(numbered)
     failing.set()
     records = Records()
-    logging.getLogger("project.cache").addHandler(records)
+    logging.getLogger("project.cache.background").addHandler(records)
     try:
         assert numbered.get("f").refresh_enqueued
         wait_for(lambda: counts_since(before, numbered).get("refresh_failed") == 1)
     finally:
-        logging.getLogger("project.cache").removeHandler(records)
+        logging.getLogger("project.cache.background").removeHandler(records)
     (record,) = records.records
     assert record.levelno == logging.ERROR
-    assert record.getMessage().startswith("Refreshing project.tests.test_cache:numbered (key bgcache:1:")
+    assert record.getMessage().startswith("Refreshing project.cache.tests.test_background:numbered (key bgcache:1:")
     assert record.exc_info and str(record.exc_info[1]) == "the database is on fire"
     again = numbered.get("f")
     assert (again.value, again.state, again.refresh_enqueued) == ("f#1", "stale", False)  # the lock holds
@@ -305,7 +305,10 @@ def test_broker_down_serves_the_stale_value_logs_and_backs_off(caplog: pytest.Lo
     numbered.get("b")
     go_stale(numbered)
     before = event_counts(numbered)
-    with override_settings(CELERY_BROKER_URL=CLOSED_PORT_URL), caplog.at_level(logging.ERROR, logger="project.cache"):
+    with (
+        override_settings(CELERY_BROKER_URL=CLOSED_PORT_URL),
+        caplog.at_level(logging.ERROR, logger="project.cache.background"),
+    ):
         started = time.monotonic()
         first = numbered.get("b")
         elapsed = time.monotonic() - started
@@ -313,7 +316,7 @@ def test_broker_down_serves_the_stale_value_logs_and_backs_off(caplog: pytest.Lo
     assert (first.value, first.state, first.refresh_enqueued) == ("b#1", "stale", False)
     assert (second.value, second.refresh_enqueued) == ("b#1", False)
     assert elapsed < 2, "a dead broker must not hold the request"
-    assert "Could not enqueue a refresh of project.tests.test_cache:numbered" in caplog.text
+    assert "Could not enqueue a refresh of project.cache.tests.test_background:numbered" in caplog.text
     # One attempt per key per BACKGROUND_CACHE_BROKER_RETRY_SECONDS, not one per request.
     assert counts_since(before, numbered) == {"stale": 2, "enqueue_failed": 1}
 
@@ -347,7 +350,13 @@ def test_enqueue_refresh_asks_the_worker_even_for_a_fresh_value(celery_worker: N
 
 
 def test_the_task_refuses_names_that_are_not_background_cached_functions(caplog: pytest.LogCaptureFixture) -> None:
-    for name in ["os:system", "project.tests.test_cache:Opaque", "no colon", "bad-module:x", "nowhere.at.all:x"]:
+    for name in [
+        "os:system",
+        "project.cache.tests.test_background:Opaque",
+        "no colon",
+        "bad-module:x",
+        "nowhere.at.all:x",
+    ]:
         with pytest.raises((LookupError, ImportError)):
             lookup(name)
         assert refresh_background_cache(name, "{}") is False

@@ -1,4 +1,4 @@
-"""Pytest fixtures shared by every app's tests (loaded with ``-p project.testing``).
+"""Pytest fixtures shared by every app's tests.
 
 The replica aliases are real streaming standbys of the primary. Django's test runner would try to
 create a test database on them, which a read-only standby refuses; instead they are declared test
@@ -9,12 +9,7 @@ test database appears by replication.
 from __future__ import annotations
 
 import copy
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,18 +43,6 @@ def _empty_cache() -> None:
         caches[alias].clear()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy (replication, workers); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout}s waiting for {predicate}")
-        time.sleep(interval)
-
-
 @pytest.fixture
 def celery_worker() -> Iterator[None]:
     """A real Celery worker thread consuming from the test broker (Redis), not eager mode."""
@@ -68,26 +51,3 @@ def celery_worker() -> Iterator[None]:
     app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield
-
-
-def free_port() -> int:
-    """Return a loopback port nothing listens on now (a server may take it; a client finds it closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_serving(
-    url: str, process: subprocess.Popen[Any], *, timeout: float, describe: Callable[[], str]
-) -> None:
-    """Poll ``url`` until it answers; kill ``process`` and fail with ``describe()`` if it exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - tests poll their own http://127.0.0.1 servers
-            return
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(describe())
-            time.sleep(0.2)
