@@ -6,9 +6,17 @@
 # Idempotent: run it as often as you like. `make test` and `make bench` run `up` first.
 #
 # Usage: deploy/services.sh up | status | env | replica-stop | replica-start | replica-rebuild | down
+#        | primary-start | primary-stop | replica-pause | replica-resume | redis-start | redis-stop
 #   env            print the environment variables that point Django at these services
 #   replica-stop   stop the replica (fault tests and the replica benchmark use it)
+#   replica-pause  pause WAL replay on the replica (it answers, its lag grows); replica-resume resumes
+#   redis-start    start a Redis of this script's own on REDIS_PORT; redis-stop stops it
 #   down           stop what this script started (never the machine's own primary or Redis)
+#
+# With PRIMARY_DIR set, the primary is this script's own: made with initdb in PRIMARY_DIR on
+# PRIMARY_PORT (a spare port), so fault drills can stop and restart it (primary-stop, primary-start)
+# without touching the machine's PostgreSQL. Every path and port is a parameter, so several
+# independent sets (the machine's tests, a fault drill) run side by side.
 set -euo pipefail
 
 PRIMARY_HOST=${PRIMARY_HOST:-127.0.0.1}
@@ -19,6 +27,8 @@ REDIS_PORT=${REDIS_PORT:-6379}
 DB_NAME=${DB_NAME:-django_at_scale}
 SERVICES_DIR=${SERVICES_DIR:-/var/tmp/django-at-scale-services}
 REPLICA_DIR="$SERVICES_DIR/replica-$REPLICA_PORT"
+REDIS_DIR="$SERVICES_DIR/redis-$REDIS_PORT"
+PRIMARY_DIR=${PRIMARY_DIR:-}
 SLOT="django_at_scale_replica_$REPLICA_PORT"
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -36,14 +46,68 @@ psql_primary() {
 pg_bindir() {
   # The replica must be the primary's major version: pick the matching server binaries.
   local major
-  major=$(psql_primary -c "SELECT current_setting('server_version_num')::int / 10000")
+  if [ -n "$PRIMARY_DIR" ] && [ -f "$PRIMARY_DIR/PG_VERSION" ]; then
+    major=$(cat "$PRIMARY_DIR/PG_VERSION")
+  elif [ -n "$PRIMARY_DIR" ]; then
+    # Not made yet: the newest server installed.
+    major=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+  else
+    major=$(psql_primary -c "SELECT current_setting('server_version_num')::int / 10000")
+  fi
   for dir in "/usr/lib/postgresql/$major/bin" "/usr/pgsql-$major/bin" "$(pg_config --bindir 2>/dev/null || true)"; do
     if [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ]; then echo "$dir"; return; fi
   done
   die "no PostgreSQL $major server binaries found (install postgresql-$major)"
 }
 
+own_primary_start() {
+  # A primary of this script's own in PRIMARY_DIR: initdb once, then pg_ctl start (idempotent).
+  local bindir
+  bindir=$(pg_bindir)
+  if [ ! -f "$PRIMARY_DIR/PG_VERSION" ]; then
+    log "making a PostgreSQL primary in $PRIMARY_DIR on $PRIMARY_HOST:$PRIMARY_PORT (initdb)"
+    # The postgres OS user must be able to reach the folder through its parent.
+    mkdir -p "$(dirname "$PRIMARY_DIR")"
+    chmod 755 "$(dirname "$PRIMARY_DIR")"
+    install -d -m 700 "$PRIMARY_DIR"
+    [ "$(id -u)" = 0 ] && chown "${PG_OS_USER:-postgres}:" "$PRIMARY_DIR"
+    as_pg "$bindir/initdb" -D "$PRIMARY_DIR" -U "$PRIMARY_USER" --auth=trust --no-sync -E UTF8 >/dev/null
+    as_pg sh -c "cat >> '$PRIMARY_DIR/postgresql.conf'" <<CONF
+# Primary made by deploy/services.sh (PRIMARY_DIR) for a fault drill or fault tests.
+port = $PRIMARY_PORT
+listen_addresses = '$PRIMARY_HOST'
+# TCP only: a socket in the data folder would be copied by pg_basebackup.
+unix_socket_directories = ''
+wal_level = replica
+max_wal_senders = 5
+max_replication_slots = 5
+max_connections = 100
+shared_buffers = 64MB
+fsync = on
+logging_collector = off
+CONF
+    as_pg sh -c "cat > '$PRIMARY_DIR/pg_hba.conf'" <<CONF
+local all all trust
+host all all 127.0.0.1/32 trust
+local replication all trust
+host replication all 127.0.0.1/32 trust
+CONF
+  fi
+  if ! pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; then
+    log "starting the primary on $PRIMARY_HOST:$PRIMARY_PORT"
+    as_pg "$bindir/pg_ctl" -D "$PRIMARY_DIR" -l "$PRIMARY_DIR/server.log" -w -t 60 start >/dev/null
+  fi
+}
+
+own_primary_stop() {
+  [ -n "$PRIMARY_DIR" ] || die "primary-stop stops only a primary of this script's own: set PRIMARY_DIR"
+  if [ -f "$PRIMARY_DIR/postmaster.pid" ]; then
+    as_pg "$(pg_bindir)/pg_ctl" -D "$PRIMARY_DIR" -m "${PG_STOP_MODE:-fast}" -w -t 60 stop >/dev/null || true
+  fi
+}
+
 primary_up() {
+  if [ -n "$PRIMARY_DIR" ]; then own_primary_start; return; fi
   pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" && return 0
   if command -v pg_ctlcluster >/dev/null && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
     log "starting the machine's PostgreSQL cluster"
@@ -140,12 +204,27 @@ redis_up() {
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
   command -v redis-server >/dev/null || die "Redis is not answering on 127.0.0.1:$REDIS_PORT and redis-server is not installed"
   log "starting Redis on 127.0.0.1:$REDIS_PORT"
-  mkdir -p "$SERVICES_DIR/redis-$REDIS_PORT"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-    --dir "$SERVICES_DIR/redis-$REDIS_PORT" --pidfile "$SERVICES_DIR/redis-$REDIS_PORT/redis.pid" \
-    --logfile "$SERVICES_DIR/redis-$REDIS_PORT/redis.log"
+  mkdir -p "$REDIS_DIR"
+  # REDIS_APPENDONLY=yes for a broker or cache that must keep its data over a restart.
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+    --appendonly "${REDIS_APPENDONLY:-no}" --appendfsync everysec \
+    --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
   for _ in $(seq 1 20); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.25; done
   die "Redis did not start on port $REDIS_PORT"
+}
+
+redis_stop() {
+  # Only a Redis this script started (its pid file), never the machine's own.
+  local pid
+  [ -f "$REDIS_DIR/redis.pid" ] || return 0
+  pid=$(cat "$REDIS_DIR/redis.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+psql_replica() {
+  psql -X -q -t -A -h 127.0.0.1 -p "$REPLICA_PORT" -U "$PRIMARY_USER" -d postgres "$@"
 }
 
 print_env() {
@@ -176,11 +255,16 @@ case "$cmd" in
   replica-stop) replica_stop "$(pg_bindir)" ;;
   replica-start) primary_up; allow_replication; replica_start "$(pg_bindir)" ;;
   replica-rebuild) b=$(pg_bindir); replica_stop "$b"; replica_build "$b"; replica_start "$b" ;;
+  replica-pause) psql_replica -c "SELECT pg_wal_replay_pause()" >/dev/null ;;
+  replica-resume) psql_replica -c "SELECT pg_wal_replay_resume()" >/dev/null ;;
+  primary-start) primary_up ;;
+  primary-stop) own_primary_stop ;;
+  redis-start) redis_up ;;
+  redis-stop) redis_stop ;;
   down)
     replica_stop "$(pg_bindir)"
-    if [ -f "$SERVICES_DIR/redis-$REDIS_PORT/redis.pid" ]; then
-      kill "$(cat "$SERVICES_DIR/redis-$REDIS_PORT/redis.pid")" 2>/dev/null || true
-    fi
+    redis_stop
+    if [ -n "$PRIMARY_DIR" ]; then own_primary_stop; fi
     ;;
-  *) die "unknown command '$cmd' (use up, status, env, replica-stop, replica-start, replica-rebuild or down)" ;;
+  *) die "unknown command '$cmd' (use up, status, env, replica-stop, replica-start, replica-rebuild, replica-pause, replica-resume, primary-start, primary-stop, redis-start, redis-stop or down)" ;;
 esac
