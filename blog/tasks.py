@@ -9,7 +9,9 @@ from django.core.mail import send_mail
 from blog.models import Comment
 
 
-@shared_task(name="blog.notify_author_of_comment", ignore_result=True)
+# Not idempotent (it sends mail): a worker that died mid-task may have sent it, so the task is not
+# put back on the queue then (reject_on_worker_lost off), at the cost of a possibly lost e-mail.
+@shared_task(name="blog.notify_author_of_comment", ignore_result=True, acks_late=True, reject_on_worker_lost=False)
 def notify_author_of_comment(comment_id: int) -> bool:
     """E-mail a post's author that someone commented; skip their own comments and missing addresses."""
     comment = Comment.objects.select_related("post__author", "author").filter(pk=comment_id).first()

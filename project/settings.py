@@ -521,3 +521,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Fault tolerance (docs/failure-modes.md; `make chaos` drills it) ---------------------------
+
+# A view that cannot reach the primary answers 503 with this Retry-After (seconds): the site's
+# 503 page, or the API's error shape under /api/ (project/outages.py).
+DATABASE_OUTAGE_RETRY_AFTER = env_int("DATABASE_OUTAGE_RETRY_AFTER", 5, minimum=1)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("project.monitoring.middleware.RequestMetricsMiddleware") + 1,
+    "project.outages.DatabaseOutageMiddleware",
+)
+# The primary's pool after a restart: every pooled connection is dead. With CONN_HEALTH_CHECKS
+# (set in _database) Django gives the pool psycopg's check_connection, which tests each connection
+# as it is handed out and replaces a dead one, so the pool heals without a process restart. While
+# the server is down, the pool retries new connections for up to DATABASE_POOL_RECONNECT_TIMEOUT
+# before it gives an attempt up (the next request starts another).
+DATABASE_POOL_RECONNECT_TIMEOUT = env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 60.0, minimum=1.0)
+if "pool" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["OPTIONS"]["pool"]["reconnect_timeout"] = DATABASE_POOL_RECONNECT_TIMEOUT
+# Celery delivery. Tasks are acknowledged after they ran (CELERY_TASK_ACKS_LATE above); each task
+# says whether it is put back when its process dies (reject_on_worker_lost: idempotent ones only).
+# A message taken by a worker that died whole (SIGKILL of every process) is handed out again once
+# it has been unacknowledged this long; it must exceed the longest task (and any ETA/countdown).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT
+# A worker or beat started while the broker is down waits for it, and one that loses it mid-run
+# keeps reconnecting however long the outage lasts, instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks running when the broker connection drops cannot be acknowledged any more: cancel them, so
+# the broker hands them out again, instead of finishing work whose message comes back anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -24,7 +24,9 @@ urlpatterns = [
 handler400 = "project.api_policies.bad_request"
 handler403 = "project.api_policies.permission_denied"
 handler404 = "project.api_policies.page_not_found"
-handler500 = "project.api_policies.server_error"
+# A database outage raised outside a view is a 503 too (project/outages.py); other errors get
+# project.api_policies.server_error.
+handler500 = "project.outages.server_error"
 
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))

@@ -31,7 +31,6 @@ import importlib
 import json
 import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches
 from prometheus_client import REGISTRY
 
+from project.broker import publish
 from project.monitoring.metrics import BACKGROUND_CACHE_EVENTS, BACKGROUND_CACHE_REFRESH_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -325,8 +325,7 @@ class BackgroundCachedFunction(Generic[P, R]):
                 cache.delete(lock_key)
                 return False
         try:
-            with _broker_connections().acquire(block=True, timeout=1) as connection:
-                refresh_background_cache.apply_async((self.name, encoded), producer=connection.Producer(), retry=False)
+            publish(refresh_background_cache, self.name, encoded)
         except Exception:
             self._record("enqueue_failed")
             logger.exception("Could not enqueue a refresh of %s (key %s); serving the cached value.", self.name, key)
@@ -339,36 +338,6 @@ class BackgroundCachedFunction(Generic[P, R]):
 
     def _record(self, event: str) -> None:
         BACKGROUND_CACHE_EVENTS.labels(function=self.name, event=event).inc()
-
-
-# Fail fast: one connection attempt, a short connect timeout, no publish retries. Celery's
-# defaults keep trying for seconds, which is right for a worker and wrong for a request that could
-# simply serve the stale value.
-_FAST_FAIL = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-_BROKER_POOLS: dict[tuple[int, str], Any] = {}
-
-
-def _broker_connections() -> Any:
-    """Return this process's pool of fail-fast broker connections for enqueueing refreshes.
-
-    Keyed by process (a pool must not cross a fork) and by ``settings.CELERY_BROKER_URL``, so a
-    test that points the setting at a dead broker gets a pool for it.
-    """
-    from project.celery import app
-
-    url = settings.CELERY_BROKER_URL
-    pool_key = (os.getpid(), url)
-    pool = _BROKER_POOLS.get(pool_key)
-    if pool is None:
-        options = {
-            **(app.conf.broker_transport_options or {}),
-            **_FAST_FAIL,
-            "socket_connect_timeout": settings.BACKGROUND_CACHE_BROKER_TIMEOUT,
-            "socket_timeout": settings.BACKGROUND_CACHE_BROKER_TIMEOUT,
-        }
-        connection = app.connection_for_write(url, transport_options=options)
-        pool = _BROKER_POOLS.setdefault(pool_key, connection.Pool(limit=app.conf.broker_pool_limit))
-    return pool
 
 
 def background_cached(

@@ -11,7 +11,10 @@ from project.cache.background import lookup
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="project.refresh_background_cache", ignore_result=True)
+# Idempotent (it recomputes a value and overwrites the key), so it is safe to run twice: acknowledged
+# only after it ran, and put back on the queue when the process running it dies (SIGKILL, OOM), so a
+# refresh is never lost with its lock still held. docs/failure-modes.md lists every task's choice.
+@shared_task(name="project.refresh_background_cache", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def refresh_background_cache(function: str, arguments: str) -> bool:
     """Recompute one background-cached value and release its refresh lock.
 

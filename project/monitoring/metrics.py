@@ -56,6 +56,12 @@ HTTP_REQUEST_SQL_SECONDS = Counter(
     ["route", "method"],
 )
 
+# 503s answered because the primary database was unreachable (project/outages.py).
+DATABASE_UNAVAILABLE_RESPONSES = Counter(
+    "http_database_unavailable_responses_total",
+    "Requests answered 503 with Retry-After because the database could not be reached.",
+)
+
 # Celery, recorded by the task signal handlers in project.monitoring.task_signals. Queue lengths are read from the
 # broker when /metrics is scraped (no process keeps them), see project.monitoring.prometheus.CeleryQueueCollector.
 CELERY_TASK_SECONDS = Histogram(
@@ -63,6 +69,12 @@ CELERY_TASK_SECONDS = Histogram(
     "Time a worker spent running a task, by task name and outcome (success, failure, retry).",
     ["task", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+# Messages a web process could not hand to the broker (project/broker.py), by task name.
+CELERY_ENQUEUE_FAILURES = Counter(
+    "celery_enqueue_failures_total",
+    "Tasks that could not be enqueued because the broker was unavailable, by task name.",
+    ["task"],
 )
 CELERY_TASK_FAILURES = Counter(
     "celery_task_failures_total",
