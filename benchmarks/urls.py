@@ -17,6 +17,7 @@ from rest_framework.routers import SimpleRouter
 from benchmarks.naive_api import NaivePostViewSet
 from blog.models import Post
 from project.cache.background import background_cached
+from project.urls import handler400, handler403, handler404, handler500  # noqa: F401 - the site's error pages
 from project.urls import urlpatterns as site_urlpatterns
 
 # make bench-cache: a function as slow as a real aggregation, and how often its values go stale.

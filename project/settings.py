@@ -192,7 +192,7 @@ DATABASE_SESSION_OPTIONS = (
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)
-DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 3.0, minimum=0.1)  # the wait for a 503 when the primary is down
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be larger than DATABASE_POOL_MAX_SIZE.")
 
@@ -536,7 +536,7 @@ MIDDLEWARE.insert(
 # as it is handed out and replaces a dead one, so the pool heals without a process restart. While
 # the server is down, the pool retries new connections for up to DATABASE_POOL_RECONNECT_TIMEOUT
 # before it gives an attempt up (the next request starts another).
-DATABASE_POOL_RECONNECT_TIMEOUT = env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 60.0, minimum=1.0)
+DATABASE_POOL_RECONNECT_TIMEOUT = env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 2.0, minimum=0.1)
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["OPTIONS"]["pool"]["reconnect_timeout"] = DATABASE_POOL_RECONNECT_TIMEOUT
 # Celery delivery. Tasks are acknowledged after they ran (CELERY_TASK_ACKS_LATE above); each task
