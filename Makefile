@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica
+.PHONY: help install run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -74,3 +74,6 @@ bench-replica: install services ## replica stopped and started under read/write 
 
 clean: ## remove the virtualenv and the embedded default's local state
 	rm -rf $(VENV) var
+
+chaos: install ## fault drill: own primary/replica/Redis x2/web/worker/beat, six faults under load, JSON per fault
+	$(BIN)/python -m benchmarks.chaos

@@ -150,6 +150,8 @@ class Stack:
                 "GUNICORN_BIND": f"127.0.0.1:{self.web_port}",
                 "GUNICORN_WORKERS": str(self.web_workers),
                 "GUNICORN_ACCESSLOG": "",
+                # The slow background-cached value of benchmarks/urls.py goes stale this often.
+                "BENCH_CACHE_REFRESH_SECONDS": "3",
             }
         )
         env.update(self.settings)
@@ -417,7 +419,16 @@ class Load:
     def reader(self) -> None:
         connection = self.connection()
         while not self.stop.is_set():
-            path = random.choice(["/", "/api/v1/posts/", "/api/v1/tags/", f"/posts/{self.published_slug()}/"])  # noqa: S311
+            path = random.choice(  # noqa: S311
+                [
+                    "/",
+                    "/api/v1/posts/",
+                    "/api/v1/tags/",
+                    f"/posts/{self.published_slug()}/",
+                    # A background-cached value as slow as a real aggregation: keeps the worker busy.
+                    f"/bench/cache/background/{random.randrange(10)}/",  # noqa: S311
+                ]
+            )
             self.request(connection, "read", "GET", path)
             time.sleep(self.pause)
 
@@ -531,6 +542,12 @@ class Timing:
     down_s: float = 10.0
     healthy_s: float = 10.0
     recovery_limit_s: float = RECOVERY_LIMIT_S
+    # Called once while the service is down (tests probe the responses); its result is reported.
+    while_down: Callable[[Stack], Any] | None = None
+
+    def probe(self, stack: Stack, run: FaultRun) -> None:
+        if self.while_down is not None:
+            run.checks["while_down"] = self.while_down(stack)
 
 
 @dataclass
@@ -584,6 +601,7 @@ def fault_cache_redis(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     """Stop the cache Redis: pages answer from the database, sessions from their database copy."""
     run = FaultRun("cache_redis", time.monotonic())
     stack.services("redis-stop", redis_port=stack.cache_port)
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     run.returned = stack.services("redis-start", redis_port=stack.cache_port)
 
@@ -602,6 +620,7 @@ def fault_broker_redis(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     """Stop the broker Redis: writes still answer; tasks run again once it returns."""
     run = FaultRun("broker_redis", time.monotonic())
     stack.services("redis-stop", redis_port=stack.broker_port)
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     run.returned = stack.services("redis-start", redis_port=stack.broker_port)
     done = stack.tasks_done()
@@ -613,10 +632,13 @@ def fault_worker(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     """SIGKILL the whole worker mid-task; its unacknowledged messages are handed out again."""
     run = FaultRun("worker", time.monotonic())
     broker = stack.broker()
+    # Kill it in the middle of tasks: wait until it holds unacknowledged messages.
+    wait_until(lambda: broker.hlen("unacked"), timeout=10, interval=0.02)
     in_flight = set(broker.hkeys("unacked"))
     stack.kill("worker", signal.SIGKILL)
     in_flight |= set(broker.hkeys("unacked"))  # messages the dead worker held
     queue_at_kill = broker.llen("celery")
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     queue_max = max(queue_at_kill, broker.llen("celery"))
     run.returned = stack.start("worker")
@@ -628,7 +650,7 @@ def fault_worker(stack: Stack, load: Load, timing: Timing) -> FaultRun:
 
     # Messages the dead worker held come back once unacknowledged for CELERY_VISIBILITY_TIMEOUT.
     run.recovered = wait_until(resumed_and_redelivered, max(timing.recovery_limit_s, visibility + 15), interval=0.5)
-    run.checks = {
+    run.checks |= {
         "in_flight_at_kill": len(in_flight),
         "in_flight_not_redelivered": len(in_flight & set(broker.hkeys("unacked"))),
         "queue_at_kill": queue_at_kill,
@@ -647,12 +669,13 @@ def fault_beat(stack: Stack, load: Load, timing: Timing) -> FaultRun:
         os.killpg(second.pid, signal.SIGKILL)
         second_beat_refused = False
     stack.kill("beat", signal.SIGKILL)
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     run.returned = stack.start("beat")
     task = "project.querykiller.kill_long_queries_task"
     done = stack.tasks_done(task)
     run.recovered = wait_until(lambda: stack.tasks_done(task) > done, timing.recovery_limit_s, interval=0.5)
-    run.checks = {"second_beat_refused": second_beat_refused}
+    run.checks |= {"second_beat_refused": second_beat_refused}
     return run
 
 
@@ -675,6 +698,7 @@ def fault_replica(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     stop_issued = time.monotonic()
     stack.services("replica-stop")
     failover_stop = first(stop_issued, on_primary)
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     returned_stop = stack.services("replica-start")
     back_stop = first(returned_stop, on_replica)
@@ -686,7 +710,7 @@ def fault_replica(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     run.returned = stack.services("replica-resume")
     back_pause = first(run.returned, on_replica)
     run.recovered = back_pause if back_stop is not None else None
-    run.checks = {
+    run.checks |= {
         "failover_stop_ms": round(1000 * (failover_stop - stop_issued)) if failover_stop else None,
         "back_after_start_s": round(back_stop - returned_stop, 2) if back_stop else None,
         "failover_pause_s": round(failover_pause - pause_issued, 2) if failover_pause else None,
@@ -699,6 +723,7 @@ def fault_primary(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     run = FaultRun("primary", time.monotonic())
     web_workers = stack.web_worker_pids()
     stack.services("primary-stop")
+    timing.probe(stack, run)
     time.sleep(timing.down_s)
     run.returned = stack.services("primary-start")
     run.recovered = wait_until(
@@ -706,7 +731,7 @@ def fault_primary(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     )
     # The replica reconnects to the primary by itself; wait so the next fault starts healthy.
     wait_until(lambda: ok_after(load, time.monotonic() - 1, {"read"}, lambda s: s.on_replica > 0), 60)
-    run.checks = {
+    run.checks |= {
         "web_workers_restarted": stack.web_worker_pids() != web_workers,
         "retry_after_missing": sum(1 for s in load.since(run.began) if s.status == 503 and not s.retry_after),
     }
