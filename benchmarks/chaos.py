@@ -696,7 +696,7 @@ def fault_replica(stack: Stack, load: Load, timing: Timing) -> FaultRun:
 
     run = FaultRun("replica", time.monotonic())
     stop_issued = time.monotonic()
-    stack.services("replica-stop")
+    stopped = stack.services("replica-stop")
     failover_stop = first(stop_issued, on_primary)
     timing.probe(stack, run)
     time.sleep(timing.down_s)
@@ -711,7 +711,8 @@ def fault_replica(stack: Stack, load: Load, timing: Timing) -> FaultRun:
     back_pause = first(run.returned, on_replica)
     run.recovered = back_pause if back_stop is not None else None
     run.checks |= {
-        "failover_stop_ms": round(1000 * (failover_stop - stop_issued)) if failover_stop else None,
+        # From the moment the replica is down (pg_ctl stop returned) to the first read on the primary.
+        "failover_stop_ms": round(1000 * max(0.0, failover_stop - stopped)) if failover_stop else None,
         "back_after_start_s": round(back_stop - returned_stop, 2) if back_stop else None,
         "failover_pause_s": round(failover_pause - pause_issued, 2) if failover_pause else None,
     }
@@ -786,7 +787,9 @@ def main() -> None:
         "errors_503_outside_primary": sum(r["errors_503"] for r in results if r["fault"] != "primary"),
         "lost_writes": total["missing"] + total["duplicates"],
         "writes_acknowledged": total["acknowledged"],
-        "max_recovered_s": max((r["recovered_s"] or math.inf for r in results), default=None),
+        "max_recovered_s": None
+        if any(r["recovered_s"] is None for r in results)
+        else max((r["recovered_s"] for r in results), default=None),
         "down_s": timing.down_s,
         "healthy_s": timing.healthy_s,
     }

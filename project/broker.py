@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
+from kombu.transport import redis as kombu_redis
 
 from project.monitoring.metrics import CELERY_ENQUEUE_FAILURES
 
@@ -63,3 +64,37 @@ def enqueue(task: Task, *args: Any) -> bool:
         logger.exception("Could not enqueue %s%r: the broker is unavailable; the task is dropped.", task.name, args)
         return False
     return True
+
+
+class RedisQoS(kombu_redis.QoS):
+    """Kombu's Redis QoS, minus a crash of the worker when the broker goes away.
+
+    After a broker connection loss, Celery collects the connection and then closes its channel;
+    closing tries to put back the messages this worker holds unacknowledged, through the collected
+    connection, and raises ``AttributeError`` (not a connection error), which stops the worker with
+    "Unrecoverable error". Nothing needs putting back then: those messages stay in the broker's
+    unacked index and are handed out again after ``CELERY_VISIBILITY_TIMEOUT``.
+    """
+
+    def restore_unacked(self, client: Any = None) -> None:
+        delivered = self._delivered
+        if client is None and self.channel.connection.client is None and delivered is not None:
+            logger.warning(
+                "Broker connection lost with %d unacknowledged message(s); they return after the visibility timeout.",
+                len(delivered),
+            )
+            delivered.clear()
+            return
+        super().restore_unacked(client)
+
+
+class RedisChannel(kombu_redis.Channel):
+    """Kombu's Redis channel with ``RedisQoS``."""
+
+    QoS = RedisQoS
+
+
+class RedisTransport(kombu_redis.Transport):
+    """Kombu's Redis transport with ``RedisChannel``: set as ``CELERY_BROKER_TRANSPORT`` for a Redis broker."""
+
+    Channel = RedisChannel

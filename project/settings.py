@@ -192,7 +192,9 @@ DATABASE_SESSION_OPTIONS = (
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)
-DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 3.0, minimum=0.1)  # the wait for a 503 when the primary is down
+DATABASE_POOL_TIMEOUT = env_float(
+    "DATABASE_POOL_TIMEOUT", 3.0, minimum=0.1
+)  # the wait for a 503 when the primary is down
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be larger than DATABASE_POOL_MAX_SIZE.")
 
@@ -546,6 +548,8 @@ if "pool" in DATABASES["default"].get("OPTIONS", {}):
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT
+    # Kombu's Redis transport, minus a worker crash when the broker restarts (project/broker.py).
+    CELERY_BROKER_TRANSPORT = "project.broker:RedisTransport"
 # A worker or beat started while the broker is down waits for it, and one that loses it mid-run
 # keeps reconnecting however long the outage lasts, instead of exiting.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
