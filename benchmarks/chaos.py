@@ -341,6 +341,7 @@ class Sample:
     on_replica: int = 0
     session_lost: bool = False
     retry_after: bool = False
+    path: str = ""
 
 
 @dataclass
@@ -401,6 +402,7 @@ class Load:
             sum(int(n) for alias, n in counts.items() if alias != "default"),
             session_lost=kind != "read" and "/accounts/login/" in location,
             retry_after=response is not None and bool(response.getheader("Retry-After")),
+            path=path,
         )
         with self.lock:
             self.samples.append(sample)
