@@ -81,7 +81,7 @@ def database_unavailable(request: HttpRequest, exc: BaseException) -> HttpRespon
         # The page must not touch the database: no user or messages from the session.
         context = {"retry_after": retry_after, "user": AnonymousUser(), "messages": ()}
         try:
-            body = loader.render_to_string("503.html", context, request=request)
+            body: str = loader.render_to_string("503.html", context, request=request)
         except Exception:  # a broken template must not turn the 503 into a 500
             logger.exception("Could not render 503.html")
             body = "<h1>Service unavailable</h1><p>Please try again in a few seconds.</p>"
