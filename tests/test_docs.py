@@ -9,6 +9,8 @@ The Markdown pages (README.md, CHANGELOG.md, docs/*.md) are checked for three ki
   `blog.stats.home_highlights`) must import as a module or resolve as an attribute of one, or be a
   name the code itself spells as a string literal (a Celery task name, a logger, a system check id).
 - every ``make <target>`` in backticks or a code block must be a target of the Makefile.
+
+Relative Markdown links must reach a file, and the README must link every page of docs/.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ TOP_LEVEL = {*PACKAGES, "deploy", "docs", "tests", ".ci"}
 
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"`([^`\n]+)`")
-DOTTED = re.compile(r"^(?:%s)(?:\.[A-Za-z_]\w*)+$" % "|".join(PACKAGES))
+DOTTED = re.compile(rf"^(?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_]\w*)+$")
 FILE_SUFFIX = re.compile(r"\.(?:md|py|html|txt|yml|yaml|toml|json|sh|cfg|conf|example)$")
 MAKE = re.compile(r"(?:^|[\s;&(|])make ([a-z][\w-]*)")
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
 def inline_spans(text: str) -> list[str]:
@@ -113,6 +116,17 @@ def test_every_backticked_dotted_name_resolves(page: Path) -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_every_make_target_named_exists(page: Path) -> None:
     assert [target for target in make_commands(page.read_text()) if target not in makefile_targets()] == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_relative_link_reaches_a_file(page: Path) -> None:
+    links = [link for link in LINK.findall(page.read_text()) if "://" not in link and not link.startswith("mailto:")]
+    assert [link for link in links if not (page.parent / link).exists()] == []
+
+
+def test_the_readme_links_every_page_of_the_docs() -> None:
+    linked = {(ROOT / link).resolve() for link in LINK.findall((ROOT / "README.md").read_text())}
+    assert [page.name for page in sorted((ROOT / "docs").glob("*.md")) if page.resolve() not in linked] == []
 
 
 def test_the_checks_catch_a_false_claim() -> None:
