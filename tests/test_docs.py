@@ -15,7 +15,9 @@ Relative Markdown links must reach a file, and the README must link every page o
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import re
 from functools import cache
 from pathlib import Path
@@ -72,9 +74,16 @@ def string_literals() -> str:
 
 
 def resolves(name: str) -> bool:
-    """Return whether ``name`` is a module, an attribute path under one, or a string the code defines."""
+    """Return whether ``name`` is a module, an attribute path under one, or a string the code defines.
+
+    A name that is a whole module is found without importing it: entry points such as
+    ``project.wsgi`` set environment variables when imported, which later tests would inherit.
+    """
+    with contextlib.suppress(ImportError):
+        if importlib.util.find_spec(name) is not None:
+            return True
     parts = name.split(".")
-    for cut in range(len(parts), 0, -1):
+    for cut in range(len(parts) - 1, 0, -1):
         try:
             target: object = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
