@@ -10,7 +10,9 @@ The Markdown pages (README.md, CHANGELOG.md, docs/*.md) are checked for three ki
   name the code itself spells as a string literal (a Celery task name, a logger, a system check id).
 - every ``make <target>`` in backticks or a code block must be a target of the Makefile.
 
-Relative Markdown links must reach a file, and the README must link every page of docs/.
+Relative Markdown links must reach a file, the README must link every page of docs/, and every
+variable a settings table names (first column of a table headed "variable" or "setting") must be
+read somewhere: the settings, gunicorn's config, the compose file or ``.env.example``.
 """
 
 from __future__ import annotations
@@ -127,6 +129,34 @@ def test_every_make_target_named_exists(page: Path) -> None:
     assert [target for target in make_commands(page.read_text()) if target not in makefile_targets()] == []
 
 
+def settings_table_names(text: str) -> list[str]:
+    """Return the upper-case names in the first column of tables headed "variable" or "setting"."""
+    names: list[str] = []
+    in_table = False
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if not cells:
+            in_table = False
+        elif cells[0] in {"variable", "setting"}:
+            in_table = True
+        elif in_table:
+            names += [name for name in INLINE.findall(cells[0]) if re.fullmatch(r"[A-Z][A-Z0-9_]+", name)]
+    return names
+
+
+@cache
+def configuration_sources() -> str:
+    """Return the text of every file that reads the site's environment variables and settings."""
+    files = ["project/settings.py", "deploy/gunicorn.conf.py", "docker-compose.yml", ".env.example"]
+    return "\n".join((ROOT / name).read_text() for name in files)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_variable_in_a_settings_table_is_read(page: Path) -> None:
+    names = settings_table_names(page.read_text())
+    assert [name for name in names if not re.search(rf"\b{name}\b", configuration_sources())] == []
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_every_relative_link_reaches_a_file(page: Path) -> None:
     links = [link for link in LINK.findall(page.read_text()) if "://" not in link and not link.startswith("mailto:")]
@@ -149,3 +179,7 @@ def test_the_checks_catch_a_false_claim() -> None:
     assert "no-such-target" not in makefile_targets()
     assert path_claim("`/api/v1/posts/`".strip("`")) is None
     assert dotted_claim("api.md") is None
+    assert settings_table_names("| variable | default |\n| --- | --- |\n| `NO_SUCH_SETTING` | 1 |") == [
+        "NO_SUCH_SETTING"
+    ]
+    assert "NO_SUCH_SETTING" not in configuration_sources()
