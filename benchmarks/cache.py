@@ -5,7 +5,7 @@ Run with ``make bench-cache``. gunicorn (2 sync workers) serves three endpoints 
 ``BENCH_CACHE_REFRESH_SECONDS`` (3):
 
 - naive: ``cache.get``; on expiry the request that finds it recomputes (and so do its neighbours);
-- background: ``project.cache.background_cached``, refreshed by a real Celery worker process;
+- background: ``project.cache.background.background_cached``, refreshed by a real Celery worker process;
 - hit: a plain ``cache.get`` of a value that never expires (the ceiling).
 
 Two phases of ``BENCH_SECONDS`` (30) each, ``CONCURRENCY`` (8) client threads picking keys at

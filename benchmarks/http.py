@@ -1,6 +1,6 @@
 """HTTP benchmark: the home page and a post page under wrk, against a bare Django JSON view.
 
-Run with ``make bench`` (``POSTS`` sets the seeded size, default 10,000; ``SECONDS`` the time per
+Run with ``make bench`` (``POSTS`` sets the seeded size, default 10,000; ``BENCH_SECONDS`` the time per
 endpoint). The last line is one JSON object: requests/s and p50/p95/p99 latency per endpoint, the
 bare view being the baseline measured in the same run.
 """

@@ -87,7 +87,7 @@ class PostQuerySet(QuerySet["Post"]):
 
 @functools.cache
 def _comment_count() -> Coalesce:
-    # Built once: composing the subquery's QuerySet cost a tenth of an API list request. An
+    # Built once: composing the subquery's QuerySet on every API list request is repeated work. An
     # expression is never changed by use (annotate() resolves a copy), so one serves every query.
     counts = Comment.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counts), 0)

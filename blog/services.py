@@ -1,7 +1,9 @@
 """Blog writes with side effects: plain, keyword-only functions, each one transaction.
 
-Views, the API, the admin and management commands call these instead of saving models directly,
-so every way in to the data behaves the same.
+The API's post, comment and tag writes (``api/views.py``) and the web comment form
+(``blog/views.py``) call these. The admin saves models directly (Django's ``save_model``: no
+author e-mail for a comment added there), and ``seed_demo`` inserts rows in bulk SQL;
+docs/architecture.md lists every write path.
 """
 
 from __future__ import annotations

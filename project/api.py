@@ -62,10 +62,10 @@ class GenericViewSet(viewsets.GenericViewSet):
         """The rows an action reads, before anything that depends on the request.
 
         ``get_queryset`` builds this once per viewset class and action and clones it for every
-        request: composing the related rows, prefetches and annotations anew on each request cost
-        a sixth of a post list request. A classmethod, so it cannot see the request (and so cannot
-        cache one user's rows for everyone): filters that depend on the requester go in
-        ``get_queryset``. Override to add annotations or to choose the columns an action reads.
+        request: composing the related rows, prefetches and annotations is a noticeable part of a
+        list request, and the result is the same every time. A classmethod, so it cannot see the
+        request (and so cannot cache one user's rows for everyone): filters that depend on the
+        requester go in ``get_queryset``. Override to add annotations or to choose the columns an action reads.
         """
         assert cls.queryset is not None, f"{cls.__name__} needs a queryset"
         queryset = cls.queryset.all()

@@ -255,8 +255,8 @@ class WriteRateThrottle(_CacheTolerantThrottle, throttling.ScopedRateThrottle, _
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, skipping the FilterSet when the request names none of its filters.
 
-    Building a FilterSet builds and validates a Django form, a tenth of an unfiltered list
-    request's time; with no filter parameter every filter would leave the QuerySet as it is, so the
+    Building a FilterSet builds and validates a Django form, a sizeable part of an unfiltered list
+    request; with no filter parameter every filter would leave the QuerySet as it is, so the
     QuerySet is returned untouched. A parameter that merely starts with a filter's name (a range
     filter's ``_min``/``_after`` halves) counts as naming it, and a FilterSet with a required
     filter always runs, to refuse its absence.

@@ -1,9 +1,10 @@
 """Approximate counts for big tables: the planner's estimate instead of ``COUNT(*)``.
 
 ``COUNT(*)`` on PostgreSQL visits every matching row (MVCC keeps no row count), so at millions of
-rows it costs hundreds of milliseconds, on every admin changelist. PostgreSQL's statistics already
-know roughly how many rows a table or a filter has; for numbering admin pages "about 5,000,000" is
-as useful as the exact figure and costs well under a millisecond.
+rows it costs more than everything else on an admin changelist, and grows with the table.
+PostgreSQL's statistics already know roughly how many rows a table or a filter has; for numbering
+admin pages "about 5,000,000" is as useful as the exact figure and costs the same at any size
+(docs/big-tables.md has the figures).
 
 How :func:`approx_count` counts, on PostgreSQL:
 

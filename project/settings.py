@@ -312,8 +312,9 @@ if not CELERY_BROKER_URL:
         # Broadcast exchanges (remote control); kombu's default is ./control in the working directory.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
-    # The one side effect of this module: the embedded default's folders must exist for every
-    # entry point (runserver, the worker, beat, manage.py commands) before any of them starts.
+    # The broker's folders must exist for every entry point (runserver, the worker, beat, manage.py
+    # commands) before any of them starts. The module's other side effects: it creates var/ for
+    # SQLite, creates the metrics folder and exports PROMETHEUS_MULTIPROC_DIR (below).
     for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
         _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True

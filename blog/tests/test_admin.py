@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def test_every_registered_model_uses_the_project_model_admin() -> None:
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label in {"blog", "users", "project"}:
+        if model._meta.app_label in {"blog", "users", "project", "querykiller"}:
             assert isinstance(model_admin, ModelAdmin), model
 
 

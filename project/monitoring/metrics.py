@@ -44,7 +44,7 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 # SQL per request as counters: their rate divided by the request rate is the mean per request, and
 # a counter costs one memory-mapped write per request where a histogram costs two plus a bucket search
-# (the middleware must stay within 5 % of a bare request). The Performance page has the same means.
+# (the middleware must stay cheap next to a bare request). The Performance page has the same means.
 HTTP_REQUEST_QUERIES = Counter(
     "http_request_queries_total",
     "SQL queries run by requests, on every database alias.",

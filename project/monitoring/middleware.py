@@ -80,8 +80,8 @@ def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, 
 @receiver(connection_created)
 def _install_query_counter(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     # Installed once per connection object, for good, instead of around each request: wrapping
-    # every alias per request was measured at 7 us (each connections[alias] goes through asgiref's
-    # Local), as much as the rest of the middleware.
+    # every alias per request reaches each connection through asgiref's Local, which costs as much
+    # as the rest of the middleware (docs/monitoring.md has the figures).
     if count_query not in connection.execute_wrappers:
         connection.execute_wrappers.append(count_query)
 
@@ -89,8 +89,8 @@ def _install_query_counter(sender: Any, connection: BaseDatabaseWrapper, **kwarg
 class RequestObservations:
     """Add request measurements up in memory; hand them to the Prometheus instruments in bulk.
 
-    In multi-process mode one histogram observation is a lock and two memory-mapped writes, several
-    microseconds; three instruments per request were about half of the middleware's cost. So each
+    In multi-process mode one histogram observation is a lock and two memory-mapped writes, and three
+    instruments per request dominated the middleware's cost (docs/monitoring.md). So each
     request only adds into a list here, and the totals reach the instruments within a second (the
     Performance recorder's background thread), when /metrics is read, and at exit.
     """

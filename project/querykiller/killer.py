@@ -173,7 +173,9 @@ def kill_long_queries(
                 run.found += _find(alias, session, criteria)
             except psycopg.Error as exc:
                 _error(run, alias, "could not read pg_stat_activity", exc)
-        run.found.sort(key=lambda statement: -statement.seconds)  # the oldest first, across servers
+        # The oldest first, across servers. By start time, not by ``seconds``: each server's elapsed
+        # time is measured when that server is read, so a later read inflates a younger statement.
+        run.found.sort(key=lambda statement: (statement.query_start, statement.database, statement.pid))
         if run.dry_run:
             for statement in run.found:
                 logger.info("query killer (dry run): would cancel %s", _describe(statement))
