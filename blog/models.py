@@ -79,8 +79,7 @@ class PostQuerySet(QuerySet["Post"]):
         more. Templates, which need Tag objects for links, use ``tag_list`` and ``TAGS``.
         """
         # The primary's engine: replicas are PostgreSQL only behind a PostgreSQL primary.
-        alias = getattr(self, "_db", None) or DEFAULT_DB_ALIAS
-        if connections[alias].vendor != "postgresql":
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
             return self.prefetch_related(TAGS)  # type: ignore[no-redef]  # the stubs' plugin vs. to_attr
         return self.annotate(tag_data=_tag_data())  # type: ignore[no-redef]  # fills the cached_property
 
