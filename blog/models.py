@@ -79,8 +79,7 @@ class PostQuerySet(QuerySet["Post"]):
         more. Templates, which need Tag objects for links, use ``tag_list`` and ``TAGS``.
         """
         # The primary's engine: replicas are PostgreSQL only behind a PostgreSQL primary.
-        alias = getattr(self, "_db", None) or DEFAULT_DB_ALIAS
-        if connections[alias].vendor != "postgresql":
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
             return self.prefetch_related(TAGS)  # type: ignore[no-redef]  # the stubs' plugin vs. to_attr
         return self.annotate(tag_data=_tag_data())  # type: ignore[no-redef]  # fills the cached_property
 
@@ -146,6 +145,9 @@ class Post(TimestampedModel):
             models.Index(fields=["author", "-id"], name="post_author_draft_idx", condition=Q(status="draft")),
             # Admin changelist's "status: draft" filter and the API's ?status=draft, both newest id first.
             models.Index(fields=["-id"], name="post_draft_idx", condition=Q(status="draft")),
+            # Admin changelist sorted by publication date, either way (ties by id the same way, see
+            # project.admin.ChangeList), whatever the status filter.
+            models.Index(fields=["published_at", "id"], name="post_admin_published_idx"),
             # Admin search and the API's ?search= on titles: icontains is UPPER(title) LIKE '%...%'.
             TrigramIndex(Upper("title"), name="post_title_trgm_idx"),
         ]

@@ -10,31 +10,27 @@ Scale decisions for the admin live here, so one change reaches every changelist:
   ``autocomplete_fields``: a ``<select>`` of a million users is the classic admin killer;
 - GET changelists and change forms read from a replica, so big admin queries stop hurting the
   site; POSTs, and the pages after them (the client is pinned), read from the primary;
-- changelist rows and the sidebar render through cheaper paths to Django's own HTML
-  (``project/templatetags/``, ``templates/admin/change_list.html``).
+- the changelist reads only the columns the admin names in ``list_only``, and its headers sort
+  only by columns an index serves in both directions (``get_sortable_by``), so no click sorts
+  the whole table.
 
-An app's admin keeps its searches, filters and ordering on indexed columns, sets no
-``date_hierarchy`` (its drill-down runs ``SELECT DISTINCT`` over the whole filtered table) and
-names the columns its changelist reads in ``list_only``; ``tests/test_plans.py`` checks the plans.
-docs/big-tables.md has the measurements.
+Rendering is Django's own: its templates and template tags, apart from the count's "about".
+An app's admin keeps its searches and filters on indexed columns, sets no ``date_hierarchy``
+(its drill-down runs ``SELECT DISTINCT`` over the whole filtered table) and names the columns its
+changelist reads in ``list_only``; ``tests/test_admin_plans.py`` checks every changelist link's
+plan. docs/big-tables.md has the measurements.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import ManyToManyField, Model, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.functional import cached_property
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext
 
 from project.paginators import ApproxCountPaginator
 from project.querysets import with_approx_count
@@ -60,42 +56,78 @@ class ReplicaReadsMixin:
 
 
 class ChangeList(DjangoChangeList):
-    """Django's changelist, building each row's link without resolving a URL per row.
+    """Django's changelist, reading only ``list_only``'s columns and sorting only as an index serves.
 
-    Django reverses each row's change URL, then ``add_preserved_filters`` resolves it again to
-    decide how to append the changelist's filters: a fifth of a 50-row page. Here the URL is
-    reversed once, the filters go straight into it, and ``preserved_filters`` is left empty so the
-    template tag has nothing left to resolve. The links are the ones Django builds.
+    The headers sort only by ``ModelAdmin.get_sortable_by``'s columns, and the primary key breaks
+    ties in the first column's direction, so one index on ``(column, id)`` serves both directions
+    (Django breaks ties by the admin's default ordering, ``-id``, so the ascending sort would need
+    an index of its own). A hand-typed ``?o=`` naming any other column is dropped, not run.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The querystring Django's items_for_result() would add; the only reader of preserved_filters.
-        self.row_link_filters, self.preserved_filters = self.preserved_filters, ""
-
-    @cached_property
-    def _change_url_parts(self) -> tuple[str, str]:
-        # Reverse the change URL once with a marker for the key, then splice each row's key in.
-        # The admin's quote() leaves only characters reverse() would not escape, so the result is
-        # the URL Django's url_for_result() reverses per row.
-        marker = "0PK0"
-        url = reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-            args=(marker,),
-            current_app=self.model_admin.admin_site.name,
-        )
-        prefix, _, suffix = url.partition(marker)
-        return prefix, suffix
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
         queryset = super().get_queryset(request, exclude_parameters)
         only = getattr(self.model_admin, "list_only", ())
         return queryset.only(*only) if only else queryset
 
-    def url_for_result(self, result: Model) -> str:
-        prefix, suffix = self._change_url_parts
-        url = f"{prefix}{quote(getattr(result, self.pk_attname))}{suffix}"
-        return f"{url}?{self.row_link_filters}" if self.row_link_filters else url
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
+        self.drop_unsortable_columns()
+        if not self.params.get(ORDER_VAR):
+            return super().get_ordering(request, queryset)
+        # Without the admin's default ordering behind the chosen columns, Django ends with "-pk".
+        ordering: list[Any] = super().get_ordering(request, queryset.order_by())
+        if len(ordering) > 1 and ordering[-1] == "-pk" and not is_descending(ordering[0]):
+            ordering[-1] = "pk"
+        return ordering
+
+    def drop_unsortable_columns(self) -> None:
+        """Keep in ``?o=`` only the columns in ``sortable_by`` (the ones the headers offer)."""
+        if not self.params.get(ORDER_VAR) or self.sortable_by is None:
+            return
+        sortable = {str(i) for i, name in enumerate(self.list_display) if name in self.sortable_by}
+        kept = [part for part in str(self.params[ORDER_VAR]).split(".") if part.removeprefix("-") in sortable]
+        if kept:
+            self.params[ORDER_VAR] = ".".join(kept)
+        else:
+            del self.params[ORDER_VAR]
+
+
+def is_descending(part: Any) -> bool:
+    """Whether one term of an ``order_by()`` (``"-name"``, ``F("name").desc()``) sorts descending."""
+    if isinstance(part, str):
+        return part.startswith("-")
+    return bool(getattr(part, "descending", False))
+
+
+def index_served_orderings(model: type[Model]) -> frozenset[str]:
+    """The fields of ``model`` an index can sort the whole table by, either way, ties broken by the key.
+
+    The primary key; a unique, non-null field (its unique index; no ties); a field leading a
+    full (not partial) index whose next field is the primary key in the same direction, such as
+    ``Index(fields=["published_at", "id"])``. A foreign key counts only when its model has no
+    ``Meta.ordering`` (ordering by it then sorts by the key column itself).
+    """
+    opts = model._meta
+    pk = opts.pk
+    assert pk is not None  # every concrete model has one
+    served = {pk.name, pk.attname}
+    for field in opts.concrete_fields:
+        if field.unique and not field.null and sorts_by_own_column(field):
+            served.update({field.name, field.attname})
+    for index in opts.indexes:
+        if index.condition is not None or len(index.fields) < 2:
+            continue
+        (first, first_desc), (second, second_desc) = (
+            (name.removeprefix("-"), name.startswith("-")) for name in index.fields[:2]
+        )
+        leading = opts.get_field(first)
+        if second in (pk.name, pk.attname) and first_desc == second_desc and sorts_by_own_column(leading):
+            served.update({leading.name, getattr(leading, "attname", leading.name)})
+    return frozenset(served)
+
+
+def sorts_by_own_column(field: Any) -> bool:
+    """Whether ``order_by(field.name)`` sorts by the field's column (not by a related model's ordering)."""
+    return not (field.is_relation and field.related_model and field.related_model._meta.ordering)
 
 
 def raw_id_defaults(model_admin: admin.options.BaseModelAdmin[Any], model: type[Model]) -> tuple[str, ...]:
@@ -135,13 +167,6 @@ class TabularInline(admin.TabularInline):
             self.raw_id_fields = tuple(name for name in raw_id_defaults(self, self.model) if name not in fk_to_parent)  # type: ignore[misc]
 
 
-@functools.lru_cache(maxsize=64)
-def _action_checkbox_label(language: str | None) -> str:
-    # Django's message, in Django's catalogs; translated once per language (the caller passes the
-    # active one), not on every row.
-    return gettext("Select this object for an action - {}")
-
-
 class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     """Admin defaults that stay fast on big tables; subclass this, never Django's ModelAdmin."""
 
@@ -164,16 +189,29 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[DjangoChangeList]:
         return ChangeList
 
-    def action_checkbox(self, obj: Model) -> SafeString:
-        # Django renders this per row through the form widget templates, a fifth of a 50-row
-        # changelist's time; the markup is fixed, so build it directly (same HTML, same escaping).
-        # format_html's escaping, spelled out: the label's text is a trusted translation, its
-        # placeholder and the key are escaped.
-        label = _action_checkbox_label(get_language()).format(conditional_escape(str(obj)))
-        return SafeString(
-            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{conditional_escape(obj.pk)}"'
-            f' class="action-select" aria-label="{label}">'
+    def get_sortable_by(self, request: HttpRequest) -> tuple[str, ...] | list[Any]:
+        """The columns whose headers sort: ``sortable_by`` if the admin sets it, else those an index serves.
+
+        Sorting by any other column reads and sorts the whole table on every click.
+        """
+        if self.sortable_by is not None:
+            return self.sortable_by
+        served = index_served_orderings(self.model)
+        return tuple(
+            name
+            for name in self.get_list_display(request)
+            if isinstance(name, str) and self.ordering_field_name(name) in served
         )
+
+    def ordering_field_name(self, name: str) -> str | None:
+        """The model field a ``list_display`` entry sorts by: the field itself, or a display's ``ordering``."""
+        try:
+            return self.opts.get_field(name).name
+        except FieldDoesNotExist:
+            pass
+        display = getattr(self, name, None) or getattr(self.model, name, None)
+        ordering = getattr(display, "admin_order_field", None)
+        return ordering.removeprefix("-") if isinstance(ordering, str) else None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # Every admin page, not only the changelist: any Django code that counts to paginate

@@ -63,8 +63,6 @@ def approx_count(queryset: models.QuerySet[Any], *, threshold: int | None = None
     """Count ``queryset``'s rows exactly below ``threshold``, else return PostgreSQL's estimate."""
     cap = settings.APPROX_COUNT_THRESHOLD if threshold is None else threshold
     query, using = queryset.query, queryset.db
-    if queryset._result_cache is not None:
-        return ApproxCount(len(queryset._result_cache), is_estimate=False)
     connection = connections[using]
     if connection.vendor != "postgresql" or query.is_sliced or query.combinator or cap < 1:
         return ApproxCount(query.get_count(using=using), is_estimate=False)

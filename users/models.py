@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
@@ -21,6 +22,10 @@ class User(AbstractUser):
             PrefixIndex(Upper("username"), name="user_username_upper_idx"),
             # Admin user search "=email": iexact, UPPER(email) = UPPER('...').
             models.Index(Upper("email"), name="user_email_upper_idx"),
+            # Admin user filters staff: yes, superuser: yes, active: no (few rows each), newest first.
+            models.Index(fields=["-id"], name="user_staff_idx", condition=Q(is_staff=True)),
+            models.Index(fields=["-id"], name="user_superuser_idx", condition=Q(is_superuser=True)),
+            models.Index(fields=["-id"], name="user_inactive_idx", condition=Q(is_active=False)),
         ]
 
     def __str__(self) -> str:

@@ -101,7 +101,7 @@ def test_concurrent_requests_never_pass_more_than_the_rate(rates: Any) -> None:
 def test_the_script_is_sent_again_when_redis_has_forgotten_it(rates: Any) -> None:
     # The throttle sends the script by its hash; a restarted (or flushed) Redis knows no scripts.
     rates(anon="2/min")
-    cache._primary.script_flush()  # type: ignore[attr-defined]
+    cache.primary.script_flush()  # type: ignore[attr-defined]
     client = client_for(None)
     assert [client.get("/api/v1/tags/").status_code for _ in range(3)] == [200, 200, 429]
 

@@ -39,6 +39,9 @@ class FailSoftRedisCache(RedisCache):
         self.retry_after = float(options.pop("RETRY_AFTER", 5.0))
         super().__init__(server, {**params, "OPTIONS": options})
         self._down_until = 0.0
+        # For ``primary``: the first server (Django's write server) and redis-py's pool options.
+        self.primary_url = (server.split(",") if isinstance(server, str) else list(server))[0]
+        self.pool_options = {k: v for k, v in options.items() if k not in ("pool_class", "parser_class", "serializer")}
 
     def _soft(self, default: T, call: Callable[[], T]) -> T:
         if time.monotonic() < self._down_until:
@@ -56,14 +59,16 @@ class FailSoftRedisCache(RedisCache):
         For what Django's cache API cannot say in one round trip (a Lua script, a pipeline). The
         operation names its own keys: pass them through ``make_and_validate_key``.
         """
-        return self._soft(default, lambda: operation(self._primary))
+        return self._soft(default, lambda: operation(self.primary))
 
     @cached_property
-    def _primary(self) -> redis.Redis:
-        # Django's client builds a new redis.Redis (and its table of reply callbacks) per call; one
-        # per backend instance (Django keeps one per thread) shares the same connection pool.
-        client: redis.Redis = self._cache.get_client(write=True)
-        return client
+    def primary(self) -> redis.Redis:
+        """A redis-py client of the primary Redis, for what Django's cache API cannot say.
+
+        Its own connection pool, one per backend instance (Django keeps one per thread), like
+        Django's client, which the cache API hides.
+        """
+        return redis.Redis(connection_pool=redis.ConnectionPool.from_url(self.primary_url, **self.pool_options))
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._soft(default, lambda: super(FailSoftRedisCache, self).get(key, default, version))

@@ -124,10 +124,10 @@ class RequestObservations:
             latency = HTTP_REQUEST_SECONDS.labels(route, method, status)
             # prometheus_client has no public "observe n times"; these are the two values observe()
             # itself increments (the sum, and the count of the bucket the value falls in).
-            latency._sum.inc(seconds)
+            latency._sum.inc(seconds)  # noqa: SLF001  prometheus_client has no public observe-n-times
             for index, count in enumerate(buckets):
                 if count:
-                    latency._buckets[index].inc(count)
+                    latency._buckets[index].inc(count)  # noqa: SLF001  as above
             if queries:
                 HTTP_REQUEST_QUERIES.labels(route, method).inc(queries)
                 HTTP_REQUEST_SQL_SECONDS.labels(route, method).inc(sql_seconds)

@@ -186,6 +186,16 @@ class PerformanceRecorder:
         if self._thread is None:
             self._start_thread()
 
+    def unflushed(self, minute: int, series: str) -> Figures | None:
+        """This process's figures for ``series`` in ``minute``, if not yet written to the cache."""
+        with self._lock:
+            return self._minutes.get(minute, {}).get(series)
+
+    def has_unflushed(self) -> bool:
+        """Whether this process holds figures not yet written to the cache."""
+        with self._lock:
+            return bool(self._minutes)
+
     def _start_thread(self) -> None:
         with self._lock:
             if self._thread is not None:
@@ -290,7 +300,7 @@ class PerformanceRecorder:
 
 def _flush_at_exit() -> None:
     # A worker that exits (gunicorn's max_requests, a deploy) writes what it has not flushed yet.
-    if recorder._minutes:
+    if recorder.has_unflushed():
         try:
             recorder.flush()
         except Exception:

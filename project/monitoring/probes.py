@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 
@@ -94,10 +93,11 @@ def check_replica(alias: str) -> dict[str, Any]:
 
 def check_cache() -> dict[str, Any]:
     cache = caches["default"]
-    if isinstance(cache, RedisCache):
+    redis_client = getattr(cache, "primary", None)  # project.cache.backends.FailSoftRedisCache's
+    if redis_client is not None:
         # The site's Redis backend fails soft (an outage reads as misses); readiness must not, so
         # ask the server itself and let its ConnectionError name the problem.
-        cache._cache.get_client(write=True).ping()
+        redis_client.ping()
     probe = f"readyz:{os.getpid()}:{time.monotonic_ns()}"
     cache.set(probe, 1, 30)
     if cache.get(probe) != 1:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -279,9 +278,8 @@ def test_task_runtimes_and_failures_are_recorded_per_task_name(celery_worker: No
     )
     # The same runs reach the admin's Performance page, failures counted as errors.
     minute = int(recorder.clock() // 60)
-    with recorder._lock:
-        figures = recorder._minutes[minute]["task tests.monitoring.explode"]
-    assert figures.count >= 1 and figures.errors == figures.count
+    figures = recorder.unflushed(minute, "task tests.monitoring.explode")
+    assert figures is not None and figures.count >= 1 and figures.errors == figures.count
 
 
 def purge_site_queues() -> None:
@@ -345,11 +343,9 @@ def replica_alias(settings) -> Iterator[Callable[..., str]]:
         return alias
 
     yield add
-    handler: Any = connections
     for alias in added:
-        if hasattr(handler._connections, alias):
-            connections[alias].close()
-            delattr(handler._connections, alias)
+        connections[alias].close()
+        del connections[alias]  # this thread's connection object (ConnectionHandler.__delitem__)
         del connections.settings[alias]
 
 

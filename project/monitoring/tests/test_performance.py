@@ -41,7 +41,7 @@ class Clock:
 def redis_ttl(key: str) -> int:
     """Seconds until the cache key expires, asked of Redis itself."""
     backend: Any = cache
-    return int(backend._cache.get_client(write=False).ttl(backend.make_and_validate_key(key)))
+    return int(backend.primary.ttl(backend.make_and_validate_key(key)))
 
 
 def exact_percentile(values: list[float], fraction: float) -> float:

@@ -210,7 +210,7 @@ def test_a_run_while_another_holds_the_lock_does_nothing(capsys: pytest.CaptureF
 
 @pytest.mark.django_db
 def test_the_admin_lists_kills_read_only(client: Client, django_assert_num_queries: DjangoAssertNumQueries) -> None:
-    assert isinstance(admin.site._registry[KilledQuery], ModelAdmin)
+    assert isinstance(admin.site.get_model_admin(KilledQuery), ModelAdmin)
     client.force_login(StaffFactory.create())
     for pid in (101, 102):
         KilledQueryFactory.create(pid=pid)
