@@ -32,7 +32,7 @@ POSTS = 100_000
 AUTHORS = 50
 READERS = 50_000
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 _FILL = """
 INSERT INTO users_user (username, email, password, bio, is_staff, is_superuser, is_active, first_name, last_name, date_joined)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from blog.models import Comment, Post
 from blog.services import comment_create, post_create, post_publish, unique_post_slug
@@ -40,7 +41,9 @@ def test_post_publish_sets_the_date_once_and_only_for_author_or_staff() -> None:
     assert draft.published_at == published_at
 
 
-def test_comment_create_strips_text_and_refuses_drafts(django_capture_on_commit_callbacks) -> None:
+def test_comment_create_strips_text_and_refuses_drafts(
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     post = PostFactory.create()
     reader = UserFactory.create()
     with django_capture_on_commit_callbacks() as callbacks:
