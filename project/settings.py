@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so a service's refusal (project/exceptions.py) becomes its status before any other handles it.
+    "project.middleware.ApplicationErrorMiddleware",
 ]
 
 # The debug toolbar is a development tool: loaded only with DJANGO_DEBUG on and the dev
