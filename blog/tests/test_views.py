@@ -121,7 +121,7 @@ def test_tag_page_lists_published_posts_newest_first_and_follows_publishing(clie
         return [p.title for p in client.get(reverse("blog:tag", kwargs={"slug": "django"})).context["posts"]]
 
     assert titles() == ["Newer", "Older"]
-    services.post_publish(post=draft, by=draft.author)
+    services.post_update(post=draft, by=draft.author, publish=True)
     assert titles() == ["Draft", "Newer", "Older"]  # published now: the newest
     services.post_update(post=newer, by=newer.author, publish=False)
     assert titles() == ["Draft", "Older"]
