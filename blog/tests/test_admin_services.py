@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.contrib import admin
+from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -40,10 +43,10 @@ def test_the_delete_page_deletes_a_tag(client: Client) -> None:
     ("model", "make"),
     [(Post, PostFactory.create), (Comment, CommentFactory.create), (Tag, TagFactory.create)],
 )
-def test_admin_deletes_run_the_services_permission_check(model: type, make: object) -> None:
-    obj = make()  # type: ignore[operator]
+def test_admin_deletes_run_the_services_permission_check(model: type[Model], make: Callable[[], Model]) -> None:
+    obj = make()
     request = RequestFactory().post("/")
     request.user = UserFactory.create()  # not staff: only the service's own check can refuse
     with pytest.raises(NotPermitted):
         admin.site.get_model_admin(model).delete_model(request, obj)
-    assert model.objects.filter(pk=obj.pk).exists()
+    obj.refresh_from_db()  # still there (DoesNotExist otherwise)
