@@ -27,7 +27,6 @@ from api.serializers import (
 from blog import services
 from blog.models import Comment, Post, PostQuerySet, Tag
 from project.api import (
-    Conflict,
     FilterBackend,
     GenericViewSet,
     IsOwnerOrStaffOrReadOnly,
@@ -157,12 +156,9 @@ class CommentViewSet(ModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
-        try:
-            serializer.instance = services.comment_create(
-                post=data["post"], author=requester(self.request), body=data["body"]
-            )
-        except ValueError as error:
-            raise Conflict(str(error)) from None
+        serializer.instance = services.comment_create(
+            post=data["post"], author=requester(self.request), body=data["body"]
+        )
 
     def perform_update(self, serializer: Any) -> None:
         if "body" in serializer.validated_data:  # a PATCH may leave it out

@@ -1,32 +1,59 @@
 """Blog writes with side effects: plain, keyword-only functions, each one transaction.
 
-The API's post, comment and tag writes (``api/views.py``) and the web comment form
-(``blog/views.py``) call these. The admin saves models directly (Django's ``save_model``: no
-author e-mail for a comment added there), and ``seed_demo`` inserts rows in bulk SQL;
-docs/architecture.md lists every write path.
+The API's post, comment and tag writes (``api/views.py``), the web comment form (``blog/views.py``)
+and the admin's deletes (``blog/admin.py``) call these. The admin's adds and changes save through
+Django's forms (they edit what the services keep fixed: slugs, authors, publication dates), and
+``seed_demo`` inserts rows in bulk SQL; docs/architecture.md lists every write path. A refusal is one
+of ``project.exceptions`` (``NotPermitted``, ``Conflict``), which each web layer turns into its HTTP
+status in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 
-from django.db import transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from blog.models import Comment, Post, Tag
 from project.broker import enqueue
+from project.exceptions import Conflict
+from project.permissions import require_owner_or_staff, require_staff
 from users.models import User
 
 
-def unique_post_slug(title: str) -> str:
-    """Return a slug for ``title`` that no post has yet (``title``, ``title-2``, ...)."""
+def post_slugs(title: str) -> Iterator[str]:
+    """Yield the slugs a post titled ``title`` may take, in order: ``title``, ``title-2``, ..."""
     base = slugify(title)[:200] or "post"
-    slug, number = base, 1
-    while Post.objects.filter(slug=slug).exists():
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
+    yield base
+    for number in itertools.count(2):
+        yield f"{base}-{number}"
+
+
+def insert_with_unique_slug(post: Post, slugs: Iterable[str]) -> Post:
+    """Insert ``post`` under the first of ``slugs`` no other post holds, without a check-then-insert race.
+
+    Each try is an INSERT in its own savepoint: the unique index decides, so two writers with one
+    title never both take a slug, and the loser's INSERT (blocked until the winner commits) fails
+    alone and moves on to the next slug. A slug seen taken is skipped without an INSERT.
+    """
+    alias = router.db_for_write(Post, instance=post)  # the hint and the retry read what the INSERT sees
+    posts = Post.objects.using(alias)
+    for slug in slugs:
+        if posts.filter(slug=slug).exists():
+            continue
+        post.slug = slug
+        try:
+            with transaction.atomic(using=alias):
+                post.save(using=alias, force_insert=True)
+        except IntegrityError:
+            if not posts.filter(slug=slug).exists():
+                raise  # another constraint, not the slug: not ours to retry
+            continue
+        return post
+    raise AssertionError("post_slugs is endless")  # pragma: no cover
 
 
 @transaction.atomic
@@ -39,27 +66,15 @@ def post_create(
     publish: bool = False,
 ) -> Post:
     """Create a post as a draft, or published now when ``publish`` is true."""
-    post = Post.objects.create(
+    post = Post(
         author=author,
         title=title,
-        slug=unique_post_slug(title),
         body=body,
         status=Post.Status.PUBLISHED if publish else Post.Status.DRAFT,
         published_at=timezone.now() if publish else None,
     )
+    insert_with_unique_slug(post, post_slugs(title))
     post.tags.set(list(tags))
-    return post
-
-
-@transaction.atomic
-def post_publish(*, post: Post, by: User) -> Post:
-    """Publish a draft now; publishing an already published post keeps its date."""
-    if post.author_id != by.pk and not by.is_staff:
-        raise PermissionError("Only the author or staff may publish this post.")
-    if post.status != Post.Status.PUBLISHED:
-        post.status = Post.Status.PUBLISHED
-        post.published_at = timezone.now()
-        post.save(update_fields=["status", "published_at", "updated_at"])
     return post
 
 
@@ -69,7 +84,7 @@ def comment_create(*, post: Post, author: User, body: str) -> Comment:
     from blog.tasks import notify_author_of_comment
 
     if not post.is_published:
-        raise ValueError("Comments are open on published posts only.")
+        raise Conflict("Comments are open on published posts only.")
     comment = Comment.objects.create(post=post, author=author, body=body.strip())
     # Fail-soft: the comment is saved whatever the broker's state; a lost e-mail is logged and counted.
     transaction.on_commit(lambda: enqueue(notify_author_of_comment, comment.pk))
@@ -90,8 +105,7 @@ def post_update(
 
     The slug never changes, so links to the post keep working after a retitle.
     """
-    if post.author_id != by.pk and not by.is_staff:
-        raise PermissionError("Only the author or staff may edit this post.")
+    require_owner_or_staff(by, post, "edit this post")
     fields = ["updated_at"]
     if title is not None:
         post.title = title
@@ -114,16 +128,14 @@ def post_update(
 @transaction.atomic
 def post_delete(*, post: Post, by: User) -> None:
     """Delete a post with its comments."""
-    if post.author_id != by.pk and not by.is_staff:
-        raise PermissionError("Only the author or staff may delete this post.")
+    require_owner_or_staff(by, post, "delete this post")
     post.delete()
 
 
 @transaction.atomic
 def comment_update(*, comment: Comment, by: User, body: str) -> Comment:
     """Change a comment's text."""
-    if comment.author_id != by.pk and not by.is_staff:
-        raise PermissionError("Only the author or staff may edit this comment.")
+    require_owner_or_staff(by, comment, "edit this comment")
     comment.body = body.strip()
     comment.save(update_fields=["body"])
     return comment
@@ -132,24 +144,21 @@ def comment_update(*, comment: Comment, by: User, body: str) -> Comment:
 @transaction.atomic
 def comment_delete(*, comment: Comment, by: User) -> None:
     """Delete a comment."""
-    if comment.author_id != by.pk and not by.is_staff:
-        raise PermissionError("Only the author or staff may delete this comment.")
+    require_owner_or_staff(by, comment, "delete this comment")
     comment.delete()
 
 
 @transaction.atomic
 def tag_create(*, name: str, by: User) -> Tag:
     """Create a tag (staff only); its slug comes from its name."""
-    if not by.is_staff:
-        raise PermissionError("Only staff may create tags.")
+    require_staff(by, "create tags")
     return Tag.objects.create(name=name, slug=slugify(name)[:50] or "tag")
 
 
 @transaction.atomic
 def tag_update(*, tag: Tag, by: User, name: str) -> Tag:
     """Rename a tag (staff only); its slug stays, so tag links keep working."""
-    if not by.is_staff:
-        raise PermissionError("Only staff may rename tags.")
+    require_staff(by, "rename tags")
     tag.name = name
     tag.save(update_fields=["name"])
     return tag
@@ -158,6 +167,5 @@ def tag_update(*, tag: Tag, by: User, name: str) -> Tag:
 @transaction.atomic
 def tag_delete(*, tag: Tag, by: User) -> None:
     """Delete a tag, removing it from its posts (staff only)."""
-    if not by.is_staff:
-        raise PermissionError("Only staff may delete tags.")
+    require_staff(by, "delete tags")
     tag.delete()

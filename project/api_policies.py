@@ -34,7 +34,9 @@ from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from project import exceptions as application
 from project.cache.backends import FailSoftRedisCache
+from project.permissions import is_owner_or_staff
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +81,22 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
+# A service's refusal (project.exceptions) as the DRF error of the same HTTP status.
+APPLICATION_ERRORS: dict[int, type[exceptions.APIException]] = {
+    403: exceptions.PermissionDenied,
+    404: exceptions.NotFound,
+    409: Conflict,
+    400: exceptions.ValidationError,
+}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as ``ErrorSerializer``; a database constraint race becomes a 409."""
     from rest_framework.views import exception_handler as drf_exception_handler  # see the module docstring
 
-    if isinstance(exc, PermissionError):
-        # A service refused: the viewset's permissions should have caught it first.
-        exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, application.ApplicationError):
+        # A service refused (the viewset's permissions catch most refusals before the service runs).
+        exc = APPLICATION_ERRORS[application.http_status(exc)](exc.message)
     if isinstance(exc, RequestDataTooBig):
         # Django's own cap, hit when the body was read before the parser (e.g. a form body).
         exc = RequestTooLarge()
@@ -279,9 +290,7 @@ class IsOwnerOrStaffOrReadOnly(permissions.IsAuthenticatedOrReadOnly):
     """Anyone reads; logged-in users create; only the row's ``author`` (or staff) changes it."""
 
     def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user.is_staff or obj.author_id == request.user.pk)
+        return request.method in permissions.SAFE_METHODS or is_owner_or_staff(request.user, obj)
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so a service's refusal (project/exceptions.py) becomes its status before any other handles it.
+    "project.middleware.ApplicationErrorMiddleware",
 ]
 
 # The debug toolbar is a development tool: loaded only with DJANGO_DEBUG on and the dev
@@ -131,39 +133,6 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Databases -------------------------------------------------------------------------------
 
-
-def _database(variable: str, url: str, *, replica: bool = False) -> dict[str, Any]:
-    config = parse_database_url(variable, url, base_dir=BASE_DIR)
-    if not config["ENGINE"].endswith("postgresql"):
-        return config
-    # Every connection, to the primary or a replica, says which kind of process opened it (the
-    # query killer protects some by name) and carries that kind's timeouts; libpq applies them at
-    # connect, so they cost no query per request. See docs/querykiller.md for how the layers relate.
-    config["OPTIONS"].setdefault("application_name", DATABASE_APPLICATION_NAME)
-    config["OPTIONS"]["options"] = " ".join(filter(None, [config["OPTIONS"].get("options"), DATABASE_SESSION_OPTIONS]))
-    config["CONN_HEALTH_CHECKS"] = True
-    if replica:
-        # No pool for replicas: a pool hides a stopped server behind its timeout (10 s by default)
-        # and reconnect back-off, while the router must learn at once that a replica is gone and
-        # read from the primary. A refused connection fails in milliseconds; a lost host after
-        # REPLICA_CONNECT_TIMEOUT. Persistent connections, health-checked per request, stay warm.
-        config["CONN_MAX_AGE"] = REPLICA_CONN_MAX_AGE
-        config["OPTIONS"].setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
-        return config
-    # psycopg 3's pool (Django 5.1+) instead of persistent connections: each process keeps a
-    # few warm connections and hands them out per request. CONN_MAX_AGE must stay 0 with it.
-    if DATABASE_POOL:
-        config["OPTIONS"]["pool"] = {
-            "min_size": DATABASE_POOL_MIN_SIZE,
-            "max_size": DATABASE_POOL_MAX_SIZE,
-            "timeout": DATABASE_POOL_TIMEOUT,
-        }
-    else:
-        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-    config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
-    return config
-
-
 # Which kind of process this is: project/wsgi.py and asgi.py say "web", `manage.py runall` (and
 # compose) say "worker" or "beat" for Celery; anything else (migrate, shell, cron) is a "command".
 PROCESS_TYPES = ("web", "worker", "beat", "command")
@@ -195,6 +164,8 @@ DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)
 DATABASE_POOL_TIMEOUT = env_float(
     "DATABASE_POOL_TIMEOUT", 3.0, minimum=0.1
 )  # the wait for a 503 when the primary is down
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)  # without the pool only
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be larger than DATABASE_POOL_MAX_SIZE.")
 
@@ -211,6 +182,40 @@ REPLICA_PIN_COOKIE_NAME = "primary_pin"
 # has just logged in (or out, or changed their password) never looks otherwise on the next page.
 REPLICA_PRIMARY_MODELS = ["sessions", "auth", "contenttypes", "admin", AUTH_USER_MODEL.lower()]
 DATABASE_ROUTERS = ["project.replicas.router.PrimaryReplicaRouter"]
+
+
+def _database(variable: str, url: str, *, replica: bool = False) -> dict[str, Any]:
+    """Return the ``DATABASES`` entry for ``url``, from the settings above (none defined below)."""
+    config = parse_database_url(variable, url, base_dir=BASE_DIR)
+    if not config["ENGINE"].endswith("postgresql"):
+        return config
+    # Every connection, to the primary or a replica, says which kind of process opened it (the
+    # query killer protects some by name) and carries that kind's timeouts; libpq applies them at
+    # connect, so they cost no query per request. See docs/querykiller.md for how the layers relate.
+    config["OPTIONS"].setdefault("application_name", DATABASE_APPLICATION_NAME)
+    config["OPTIONS"]["options"] = " ".join(filter(None, [config["OPTIONS"].get("options"), DATABASE_SESSION_OPTIONS]))
+    config["CONN_HEALTH_CHECKS"] = True
+    if replica:
+        # No pool for replicas: a pool hides a stopped server behind its timeout (10 s by default)
+        # and reconnect back-off, while the router must learn at once that a replica is gone and
+        # read from the primary. A refused connection fails in milliseconds; a lost host after
+        # REPLICA_CONNECT_TIMEOUT. Persistent connections, health-checked per request, stay warm.
+        config["CONN_MAX_AGE"] = REPLICA_CONN_MAX_AGE
+        config["OPTIONS"].setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
+        return config
+    # psycopg 3's pool (Django 5.1+) instead of persistent connections: each process keeps a
+    # few warm connections and hands them out per request. CONN_MAX_AGE must stay 0 with it.
+    if DATABASE_POOL:
+        config["OPTIONS"]["pool"] = {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        }
+    else:
+        config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+    config["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    return config
+
 
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from blog.stats import author_dashboard, home_highlights, site_stats
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -37,7 +38,7 @@ def pages(client: Client) -> dict[str, int]:
 
 
 def test_api_stats_computes_once_then_answers_from_the_cache_without_sql(
-    client: Client, site: dict[str, Any], django_assert_num_queries
+    client: Client, site: dict[str, Any], django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     # The first-ever call computes (on_miss="compute"): 1: published posts, 2: comments,
     # 3: authors with a published post, 4: tags

@@ -109,7 +109,7 @@ def test_dockerfile_builds_one_slim_non_root_image_with_collected_static_files()
     assert stages[-1] == ("app", ""), "a plain `docker build` gives the application image"
     app_stage = dockerfile.split(" AS app")[1].split("\nFROM ")[0]
     assert "COPY --from=build /venv /venv" in app_stage, "the runtime stage carries the virtualenv, not pip's build"
-    assert "pip install --no-deps -r requirements.txt" in dockerfile and "pip check" in dockerfile
+    assert "pip install --no-deps --require-hashes -r requirements.txt" in dockerfile and "pip check" in dockerfile
     assert "manage.py collectstatic" in app_stage
     assert re.search(r"^USER 10001:10001$", app_stage, re.MULTILINE)
     assert "DJANGO_VAR_DIR=/app/var" in app_stage
@@ -245,8 +245,9 @@ def test_healthcheck_commands_name_programs_their_images_have(compose: dict[str,
         kind, *command = service["healthcheck"]["test"]
         program = command[0].split()[0] if kind == "CMD-SHELL" else command[0]
         assert program in HEALTHCHECK_PROGRAMS, f"{name}: {program}"
-    requirements = (BASE_DIR / "requirements.txt").read_text()
+    requirements = (BASE_DIR / "requirements.in").read_text()  # the lock (requirements.txt) drops extras
     assert re.search(r"^celery\[redis\]==", requirements, re.MULTILINE)
+    assert re.search(r"^redis==.*\n    --hash=", (BASE_DIR / "requirements.txt").read_text(), re.MULTILINE)
     nginx_stage = re.search(r"^FROM (\S+) AS nginx$", DOCKERFILE.read_text(), re.MULTILINE)
     assert nginx_stage and nginx_stage.group(1) == "nginx:1.28-bookworm"
 

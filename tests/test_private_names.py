@@ -33,25 +33,33 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__") and name not in DOCUMENTED
 
 
+def imported_private_names(node: ast.Import | ast.ImportFrom, framework_names: set[str]) -> list[str]:
+    """The private framework names one import statement brings in; records the names it binds."""
+    found = []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if is_framework(alias.name):
+                if any(is_private(part) for part in alias.name.split(".")):
+                    found.append(f"{node.lineno}: import {alias.name}")
+                framework_names.add(alias.asname or alias.name.split(".")[0])
+    elif node.module and node.level == 0 and is_framework(node.module):
+        if any(is_private(part) for part in node.module.split(".")):
+            found.append(f"{node.lineno}: from {node.module} import ...")
+        for alias in node.names:
+            if is_private(alias.name):
+                found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+            framework_names.add(alias.asname or alias.name)
+    return found
+
+
 def private_uses(source: str) -> list[str]:
     """Each private framework name ``source`` imports or reads, as ``line: what``."""
     tree = ast.parse(source)
     framework_names: set[str] = set()  # local names bound to framework modules or objects
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if is_framework(alias.name):
-                    if any(is_private(part) for part in alias.name.split(".")):
-                        found.append(f"{node.lineno}: import {alias.name}")
-                    framework_names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and is_framework(node.module):
-            if any(is_private(part) for part in node.module.split(".")):
-                found.append(f"{node.lineno}: from {node.module} import ...")
-            for alias in node.names:
-                if is_private(alias.name):
-                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
-                framework_names.add(alias.asname or alias.name)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found += imported_private_names(node, framework_names)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and is_private(node.attr):
             root = node.value

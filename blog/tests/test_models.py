@@ -106,7 +106,7 @@ def test_tag_links_carry_the_posts_date_while_it_is_published() -> None:
     tags = [TagFactory.create(), TagFactory.create()]
     draft = services.post_create(author=staff, title="Draft", body="b", tags=tags, publish=False)
     assert listed(draft) == {None}
-    services.post_publish(post=draft, by=staff)
+    services.post_update(post=draft, by=staff, publish=True)
     assert listed(draft) == {draft.published_at} and draft.published_at is not None
     services.post_update(post=draft, by=staff, publish=False)
     assert listed(draft) == {None}

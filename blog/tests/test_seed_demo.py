@@ -12,7 +12,7 @@ from users.models import User
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_creates_posts_tags_comments_and_a_staff_login(capsys) -> None:
+def test_seed_demo_creates_posts_tags_comments_and_a_staff_login(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("seed_demo", posts=50, authors=3, comments_per_post=2)
     out = capsys.readouterr().out
     assert "Log in to the admin as demo / demo-password" in out
@@ -39,7 +39,7 @@ def test_seed_demo_tops_up_when_re_run() -> None:
     assert User.objects.count() == 3
 
 
-def test_seed_demo_if_empty_leaves_existing_data_alone(capsys) -> None:
+def test_seed_demo_if_empty_leaves_existing_data_alone(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("seed_demo", posts=5, authors=1)
     call_command("seed_demo", posts=50, if_empty=True)
     assert Post.objects.count() == 5

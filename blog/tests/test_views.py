@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from blog import services
 from blog.models import Comment, Post
@@ -29,7 +30,7 @@ def make_posts(count: int, **kwargs: object) -> list[Post]:
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_home_page_runs_two_queries_whatever_the_number_of_posts(
-    client: Client, django_assert_num_queries, count: int
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, count: int
 ) -> None:
     make_posts(count)
     # 1: the page of posts with their authors and comment counts, 2: their tags. The popular posts
@@ -46,7 +47,7 @@ def test_home_page_runs_two_queries_whatever_the_number_of_posts(
 
 
 def test_home_page_with_fresh_highlights_still_runs_two_queries_and_shows_them(
-    client: Client, django_assert_num_queries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     posts = make_posts(3)
     CommentFactory.create(post=posts[1])
@@ -74,7 +75,9 @@ def test_home_page_lists_published_posts_newest_first_and_hides_drafts(client: C
     assert b"Secret draft" not in response.content
 
 
-def test_home_page_pages_without_counting(client: Client, settings, django_assert_num_queries) -> None:
+def test_home_page_pages_without_counting(
+    client: Client, settings: Settings, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     settings.BLOG_POSTS_PER_PAGE = 3
     make_posts(7)
     # 1: posts 4-7 (one more than the page, to know another page follows), 2: their tags
@@ -93,7 +96,9 @@ def test_bad_page_numbers_are_404_not_500(client: Client, page: str) -> None:
 
 
 @pytest.mark.parametrize("count", [1, 8])
-def test_tag_page_runs_three_queries(client: Client, django_assert_num_queries, count: int) -> None:
+def test_tag_page_runs_three_queries(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, count: int
+) -> None:
     make_posts(count)
     PostFactory.create(title="Untagged")
     # 1: the tag, 2: its page of posts with authors and comment counts, 3: their tags
@@ -116,7 +121,7 @@ def test_tag_page_lists_published_posts_newest_first_and_follows_publishing(clie
         return [p.title for p in client.get(reverse("blog:tag", kwargs={"slug": "django"})).context["posts"]]
 
     assert titles() == ["Newer", "Older"]
-    services.post_publish(post=draft, by=draft.author)
+    services.post_update(post=draft, by=draft.author, publish=True)
     assert titles() == ["Draft", "Newer", "Older"]  # published now: the newest
     services.post_update(post=newer, by=newer.author, publish=False)
     assert titles() == ["Draft", "Older"]
@@ -127,7 +132,9 @@ def test_unknown_tag_is_404(client: Client) -> None:
 
 
 @pytest.mark.parametrize("count", [1, 8])
-def test_author_page_runs_three_queries(client: Client, django_assert_num_queries, count: int) -> None:
+def test_author_page_runs_three_queries(
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, count: int
+) -> None:
     author = UserFactory.create(username="ada", bio="Writes about databases.")
     make_posts(count, author=author)
     PostFactory.create(title="By someone else")
@@ -142,7 +149,7 @@ def test_author_page_runs_three_queries(client: Client, django_assert_num_querie
 
 @pytest.mark.parametrize("comments", [1, 12])
 def test_post_page_runs_three_queries_whatever_the_number_of_comments(
-    client: Client, django_assert_num_queries, comments: int
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, comments: int
 ) -> None:
     post = PostFactory.create(tags=[TagFactory.create(name="django")])
     CommentFactory.create_batch(comments, post=post)
@@ -154,7 +161,7 @@ def test_post_page_runs_three_queries_whatever_the_number_of_comments(
     assert b"Log in</a> to comment" in response.content
 
 
-def test_post_page_pages_comments(client: Client, settings) -> None:
+def test_post_page_pages_comments(client: Client, settings: Settings) -> None:
     settings.BLOG_COMMENTS_PER_PAGE = 5
     post = PostFactory.create()
     first = CommentFactory.create_batch(7, post=post)
@@ -224,7 +231,7 @@ def test_dashboard_asks_anonymous_visitors_to_log_in(client: Client) -> None:
 
 
 def test_dashboard_computes_on_the_first_visit_then_serves_the_cache_without_sql(
-    client: Client, django_assert_num_queries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     author = UserFactory.create()
     post = PostFactory.create(author=author, title="Most talked about", body="five words in this body")
@@ -247,7 +254,9 @@ def test_dashboard_computes_on_the_first_visit_then_serves_the_cache_without_sql
     assert "Computed <time" in html
 
 
-def test_dashboard_shows_the_stale_value_until_the_worker_refreshes_it(client: Client, monkeypatch) -> None:
+def test_dashboard_shows_the_stale_value_until_the_worker_refreshes_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     author = UserFactory.create()
     PostFactory.create(author=author)
     client.force_login(author)

@@ -55,7 +55,6 @@ EVENTS = ("hit", "stale", "miss", "refresh_enqueued", "refresh_done", "refresh_f
 OnMiss = Literal["compute", "default"]
 
 _REGISTRY: dict[str, BackgroundCachedFunction[Any, Any]] = {}
-_TAGS = ("$uuid", "$date", "$datetime")
 
 
 # --- Arguments -------------------------------------------------------------------------------
@@ -85,6 +84,20 @@ def _encode(value: Any, where: str) -> Any:
         if not math.isfinite(value):
             raise TypeError(f"{where} is {value!r}; background-cached arguments must be finite numbers.")
         return value
+    if isinstance(value, uuid.UUID | dt.date):
+        return _encode_tagged(value, where)
+    if isinstance(value, list | tuple):
+        return [_encode(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return _encode_dict(value, where)
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}, which is not JSON-safe. "
+        "Pass plain values (for a model instance, its pk) so the worker can rebuild the same call."
+    )
+
+
+def _encode_tagged(value: uuid.UUID | dt.date, where: str) -> dict[str, str]:
+    """Encode a value JSON has no type for as ``{"$type": text}``, which ``_decode`` turns back."""
     if isinstance(value, uuid.UUID):
         return {"$uuid": str(value)}
     if isinstance(value, dt.datetime):
@@ -92,23 +105,18 @@ def _encode(value: Any, where: str) -> Any:
             raise TypeError(f"{where} is a naive datetime; pass a time-zone-aware one so the key is unambiguous.")
         # Equal instants in different zones are the same argument, so they share one key.
         return {"$datetime": value.astimezone(dt.UTC).isoformat()}
-    if isinstance(value, dt.date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, list | tuple):
-        return [_encode(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    if isinstance(value, dict):
-        encoded = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where} has a {type(key).__name__} key; dictionary keys must be strings.")
-            if key.startswith("$"):
-                raise TypeError(f"{where} has the key {key!r}; keys starting with '$' are reserved.")
-            encoded[key] = _encode(item, f"{where}[{key!r}]")
-        return encoded
-    raise TypeError(
-        f"{where} is a {type(value).__module__}.{type(value).__qualname__}, which is not JSON-safe. "
-        "Pass plain values (for a model instance, its pk) so the worker can rebuild the same call."
-    )
+    return {"$date": value.isoformat()}
+
+
+def _encode_dict(value: dict[Any, Any], where: str) -> dict[str, Any]:
+    encoded = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{where} has a {type(key).__name__} key; dictionary keys must be strings.")
+        if key.startswith("$"):
+            raise TypeError(f"{where} has the key {key!r}; keys starting with '$' are reserved.")
+        encoded[key] = _encode(item, f"{where}[{key!r}]")
+    return encoded
 
 
 def _decode(value: Any) -> Any:

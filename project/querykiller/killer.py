@@ -147,50 +147,81 @@ def kill_long_queries(
         return run
     grace = settings.QUERY_KILLER_GRACE_SECONDS if grace_seconds is None else grace_seconds
     aliases = list(databases) if databases is not None else ["default", *settings.REPLICA_DATABASES]
-    criteria = {
-        "length": QUERY_TEXT_LENGTH,
-        "max_seconds": run.max_seconds,
-        "roles": list(settings.QUERY_KILLER_PROTECTED_ROLES if protected_roles is None else protected_roles),
-        "names": list(
-            settings.QUERY_KILLER_PROTECTED_APPLICATION_NAMES
-            if protected_application_names is None
-            else protected_application_names
-        ),
-        "lock_waiters": settings.QUERY_KILLER_KILL_LOCK_WAITERS if kill_lock_waiters is None else kill_lock_waiters,
-    }
+    criteria = _criteria(run, protected_roles, protected_application_names, kill_lock_waiters)
     with ExitStack() as stack:
-        sessions: dict[str, psycopg.Connection[Any]] = {}
-        for alias in aliases:
-            try:
-                sessions[alias] = stack.enter_context(_session(alias))
-            except psycopg.Error as exc:
-                _error(run, alias, "could not connect", exc)
+        sessions = _connect(run, stack, aliases)
         if not run.dry_run and "default" in sessions and not _lock(sessions["default"]):
             run.off = "Another query killer run is in progress; this one did nothing."
             return run
-        for alias, session in sessions.items():
-            try:
-                run.found += _find(alias, session, criteria)
-            except psycopg.Error as exc:
-                _error(run, alias, "could not read pg_stat_activity", exc)
-        # The oldest first, across servers. By start time, not by ``seconds``: each server's elapsed
-        # time is measured when that server is read, so a later read inflates a younger statement.
-        run.found.sort(key=lambda statement: (statement.query_start, statement.database, statement.pid))
+        _find_all(run, sessions, criteria)
         if run.dry_run:
             for statement in run.found:
                 logger.info("query killer (dry run): would cancel %s", _describe(statement))
             return run
-        found_at = time.monotonic()
-        actions: dict[Statement, tuple[str, float]] = {}
-        for statement in run.found:
-            if _signal(run, sessions[statement.database], "pg_cancel_backend", statement):
-                actions[statement] = (KilledQuery.Action.CANCELLED, time.monotonic() - found_at)
-        for statement in _outlasting_cancel(sessions, list(actions), grace):
-            if _signal(run, sessions[statement.database], "pg_terminate_backend", statement):
-                actions[statement] = (KilledQuery.Action.TERMINATED, time.monotonic() - found_at)
+        actions = _cancel_then_terminate(run, sessions, grace)
     if actions:
         _record(run, actions)
     return run
+
+
+def _criteria(
+    run: Run,
+    protected_roles: Sequence[str] | None,
+    protected_application_names: Sequence[str] | None,
+    kill_lock_waiters: bool | None,
+) -> dict[str, Any]:
+    """Return ``_FIND_SQL``'s parameters, each argument left as None taken from its setting."""
+    roles = settings.QUERY_KILLER_PROTECTED_ROLES if protected_roles is None else protected_roles
+    names = (
+        settings.QUERY_KILLER_PROTECTED_APPLICATION_NAMES
+        if protected_application_names is None
+        else protected_application_names
+    )
+    return {
+        "length": QUERY_TEXT_LENGTH,
+        "max_seconds": run.max_seconds,
+        "roles": list(roles),
+        "names": list(names),
+        "lock_waiters": settings.QUERY_KILLER_KILL_LOCK_WAITERS if kill_lock_waiters is None else kill_lock_waiters,
+    }
+
+
+def _connect(run: Run, stack: ExitStack, aliases: Sequence[str]) -> dict[str, psycopg.Connection[Any]]:
+    """Open a session to each alias's server, closed with ``stack``; an unreachable one is a run error."""
+    sessions: dict[str, psycopg.Connection[Any]] = {}
+    for alias in aliases:
+        try:
+            sessions[alias] = stack.enter_context(_session(alias))
+        except psycopg.Error as exc:
+            _error(run, alias, "could not connect", exc)
+    return sessions
+
+
+def _find_all(run: Run, sessions: dict[str, psycopg.Connection[Any]], criteria: dict[str, Any]) -> None:
+    """Add every server's statements over the limit to ``run.found``, the oldest first."""
+    for alias, session in sessions.items():
+        try:
+            run.found += _find(alias, session, criteria)
+        except psycopg.Error as exc:
+            _error(run, alias, "could not read pg_stat_activity", exc)
+    # By start time, not by ``seconds``: each server's elapsed time is measured when that server is
+    # read, so a later read inflates a younger statement.
+    run.found.sort(key=lambda statement: (statement.query_start, statement.database, statement.pid))
+
+
+def _cancel_then_terminate(
+    run: Run, sessions: dict[str, psycopg.Connection[Any]], grace: float
+) -> dict[Statement, tuple[str, float]]:
+    """Cancel every found statement, then terminate those still running ``grace`` seconds later."""
+    found_at = time.monotonic()
+    actions: dict[Statement, tuple[str, float]] = {}
+    for statement in run.found:
+        if _signal(run, sessions[statement.database], "pg_cancel_backend", statement):
+            actions[statement] = (KilledQuery.Action.CANCELLED, time.monotonic() - found_at)
+    for statement in _outlasting_cancel(sessions, list(actions), grace):
+        if _signal(run, sessions[statement.database], "pg_terminate_backend", statement):
+            actions[statement] = (KilledQuery.Action.TERMINATED, time.monotonic() - found_at)
+    return actions
 
 
 @contextmanager

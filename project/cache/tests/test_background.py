@@ -116,7 +116,7 @@ class Opaque:
         (b"bytes", "builtins.bytes, which is not JSON-safe"),
         (Decimal("1.5"), "decimal.Decimal, which is not JSON-safe"),
         (float("nan"), "must be finite numbers"),
-        (dt.datetime(2024, 1, 1, 12, 0), "naive datetime"),
+        (dt.datetime(2024, 1, 1, 12, 0), "naive datetime"),  # noqa: DTZ001 (the naive value under test)
         ({1: "a"}, "int key"),
         ({"$uuid": "x"}, "reserved"),
         ([1, [2, object()]], "argument 'label'[1][1] is a builtins.object"),

@@ -18,6 +18,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from kombu import Queue
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from blog.tests.factories import PostFactory
 from project.celery import app
@@ -50,7 +51,7 @@ def succeed() -> int:
 
 @pytest.mark.django_db
 def test_a_request_shows_up_in_the_histograms_with_its_route_method_and_status(
-    client: Client, django_assert_num_queries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     post = PostFactory.create(slug="measured")
     labels = {"route": "blog:post", "method": "GET"}
@@ -175,7 +176,7 @@ def test_multiprocess_mode_is_on_so_the_system_check_passes() -> None:
 
 
 @pytest.mark.django_db
-def test_metrics_refuse_anonymous_users_other_users_and_wrong_tokens(client: Client, settings) -> None:
+def test_metrics_refuse_anonymous_users_other_users_and_wrong_tokens(client: Client, settings: Settings) -> None:
     settings.MONITORING_METRICS_TOKEN = "right-token"
     anonymous = client.get("/metrics")
     assert anonymous.status_code == 403
@@ -188,7 +189,7 @@ def test_metrics_refuse_anonymous_users_other_users_and_wrong_tokens(client: Cli
 
 
 @pytest.mark.django_db
-def test_metrics_answer_staff_the_token_and_allowed_networks(client: Client, settings) -> None:
+def test_metrics_answer_staff_the_token_and_allowed_networks(client: Client, settings: Settings) -> None:
     settings.MONITORING_METRICS_TOKEN = "right-token"
     with_token = client.get("/metrics", HTTP_AUTHORIZATION="Bearer right-token")
     assert with_token.status_code == 200
@@ -208,7 +209,7 @@ def test_metrics_answer_staff_the_token_and_allowed_networks(client: Client, set
 
 @pytest.mark.django_db
 def test_a_slow_request_is_logged_once_with_route_queries_and_slowest_sql(
-    client: Client, settings, caplog: pytest.LogCaptureFixture
+    client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.MONITORING_SLOW_REQUEST_MS = 1.0  # read when the middleware loads, at the client's first request
     PostFactory.create_batch(3)
@@ -301,7 +302,7 @@ def test_queue_lengths_are_read_from_the_broker_at_scrape_time() -> None:
         purge_site_queues()
 
 
-def test_an_unreachable_broker_is_a_figure_not_a_failed_scrape(settings) -> None:
+def test_an_unreachable_broker_is_a_figure_not_a_failed_scrape(settings: Settings) -> None:
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     assert sample("celery_broker_up") == 0
     assert "celery_queue_length{" not in metrics_registry_text()
@@ -330,7 +331,7 @@ def test_readyz_names_each_check_and_is_ok_when_everything_runs(client: Client) 
 
 
 @pytest.fixture
-def replica_alias(settings) -> Iterator[Callable[..., str]]:
+def replica_alias(settings: Settings) -> Iterator[Callable[..., str]]:
     """Add a replica alias with the given connection changes; removed afterwards."""
     added: list[str] = []
 
@@ -350,7 +351,9 @@ def replica_alias(settings) -> Iterator[Callable[..., str]]:
 
 
 @pytest.mark.django_db(databases=["default", "replica"])
-def test_a_stopped_replica_is_reported_without_failing_the_site(client: Client, replica_alias) -> None:
+def test_a_stopped_replica_is_reported_without_failing_the_site(
+    client: Client, replica_alias: Callable[..., str]
+) -> None:
     replica_alias("replica_stopped", PORT=str(free_port()))
     response = client.get("/readyz")
     body = response.json()
@@ -363,7 +366,7 @@ def test_a_stopped_replica_is_reported_without_failing_the_site(client: Client, 
 
 
 @pytest.mark.django_db(databases=["default", "replica"])
-def test_a_primary_posing_as_replica_is_not_ready(client: Client, replica_alias) -> None:
+def test_a_primary_posing_as_replica_is_not_ready(client: Client, replica_alias: Callable[..., str]) -> None:
     replica_alias("replica_primary", PORT=connections.settings["default"]["PORT"] or "5432")
     body = client.get("/readyz").json()
     assert body["checks"]["replica_primary"]["ok"] is False
@@ -371,7 +374,7 @@ def test_a_primary_posing_as_replica_is_not_ready(client: Client, replica_alias)
 
 
 @pytest.mark.django_db
-def test_a_stopped_redis_makes_the_site_unready_but_not_broken(client: Client, settings) -> None:
+def test_a_stopped_redis_makes_the_site_unready_but_not_broken(client: Client, settings: Settings) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     # The site's own (fail-soft) Redis backend, pointed at a closed port.
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from blog.tests.factories import PostFactory
 from project.monitoring.performance import (
@@ -184,7 +185,7 @@ def fresh_recorder(monkeypatch: pytest.MonkeyPatch) -> PerformanceRecorder:
 
 @pytest.mark.django_db
 def test_performance_page_shows_percentiles_per_route_and_a_chart(
-    client: Client, django_assert_num_queries, fresh_recorder: PerformanceRecorder
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, fresh_recorder: PerformanceRecorder
 ) -> None:
     client.force_login(StaffFactory.create())
     PostFactory.create()

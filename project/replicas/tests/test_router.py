@@ -13,6 +13,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from blog.models import Post, Tag
 from blog.tests.factories import PostFactory
@@ -24,7 +25,7 @@ router = PrimaryReplicaRouter()
 
 @pytest.mark.django_db
 def test_tests_wrapped_in_a_transaction_read_and_count_on_the_primary(
-    client: Client, django_assert_num_queries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     # Django's TestCase keeps each test in atomic on the primary; "in a transaction -> primary"
     # is what keeps every non-transactional test (and its query counts) off the replica.
