@@ -465,7 +465,9 @@ class Deadline(Exception):
 
 
 def on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise Deadline(f"the run passed COMPOSE_TEST_TIMEOUT ({TIMEOUT}s)")
+    if signum == signal.SIGALRM:
+        raise Deadline(f"the run passed COMPOSE_TEST_TIMEOUT ({TIMEOUT}s)")
+    raise Deadline(f"stopped by signal {signal.Signals(signum).name}")
 
 
 def main() -> int:
@@ -545,6 +547,11 @@ def main() -> int:
     except Exception as error:  # Deadline, or the engine itself failing: report, then clean up
         log(f"error: {error}")
         checks.failed.append(f"run stopped: {str(error).splitlines()[0]}")
+        try:  # show the logs of whatever is not healthy (yet)
+            unwell = [name for name, s in services_state().items() if set(s) != {"healthy"}]
+        except (RuntimeError, subprocess.SubprocessError):
+            unwell = []
+        checks.suspects += [name for name in unwell if name not in checks.suspects]
         return 1
     finally:
         signal.alarm(0)
