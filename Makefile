@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica chaos
+.PHONY: help install lock run test test-compose test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -45,6 +45,11 @@ services-down: ## stop the replica and anything else services started
 test: install services ## set everything up and run the whole suite on the real services
 	deploy/apt-install.sh chromium=chromium
 	$(BIN)/pytest
+
+test-compose: install ## docker compose up on a real engine (stand-in images where no registry answers), checked through nginx
+	deploy/standins/engine.sh $(VENV)
+	deploy/standins/build.sh
+	$(BIN)/python -m tests.compose_run
 
 test-fast: install services ## the suite without browser tests and the slow (100k-row) plan tests
 	$(BIN)/pytest -m "not browser and not slow"
