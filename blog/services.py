@@ -15,12 +15,15 @@ from django.utils.text import slugify
 from blog.models import Comment, Post, Tag
 from users.models import User
 
+# Slugs that name pages under /posts/ rather than a post.
+RESERVED_SLUGS = frozenset({"new"})
+
 
 def unique_post_slug(title: str) -> str:
     """Return a slug for ``title`` that no post has yet (``title``, ``title-2``, ...)."""
     base = slugify(title)[:200] or "post"
     slug, number = base, 1
-    while Post.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Post.objects.filter(slug=slug).exists():
         number += 1
         slug = f"{base}-{number}"
     return slug

@@ -97,6 +97,8 @@ if DEBUG_TOOLBAR:
         MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "debug_toolbar.middleware.DebugToolbarMiddleware"
     )
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # Collapsed to its handle, so it covers neither the site's header nor the admin's filters.
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -478,6 +480,8 @@ APPROX_COUNT_THRESHOLD = env_int("APPROX_COUNT_THRESHOLD", 1000, minimum=1)
 
 BLOG_POSTS_PER_PAGE = env_int("BLOG_POSTS_PER_PAGE", 10, minimum=1)
 BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)
+BLOG_FEED_ITEMS = env_int("BLOG_FEED_ITEMS", 20, minimum=1)  # entries per Atom/RSS feed
+BLOG_SITEMAP_PAGE_SIZE = env_int("BLOG_SITEMAP_PAGE_SIZE", 50000, minimum=1)  # post ids per sitemap page
 
 # --- Monitoring (project/monitoring/, project/monitoring/performance.py) -------------------------------
 
