@@ -182,10 +182,12 @@ class Post(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(published_at__isnull=False),
                 name="post_published_has_date",
+                violation_error_message="A published post needs a publication date: set one, or save it as a draft.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "published"]),
                 name="post_status_valid",
+                violation_error_message="A post is either a draft or published.",
             ),
         ]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from blog import feeds, views
+from blog import feeds, sitemaps, views
 
 app_name = "blog"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     path("feed/rss/", feeds.LatestPostsFeed(), name="feed-rss"),
     path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag-feed"),
     path("authors/<str:username>/feed/", feeds.AuthorFeed(), name="author-feed"),
+    path("sitemap.xml", sitemaps.sitemap_index, name="sitemap"),
+    path("sitemap-pages.xml", sitemaps.sitemap_pages, name="sitemap-pages"),
+    path("sitemap-posts-<int:number>.xml", sitemaps.sitemap_posts, name="sitemap-posts"),
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the static icon.
+    path("favicon.ico", sitemaps.favicon, name="favicon"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
 ]

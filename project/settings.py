@@ -466,7 +466,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from this site's static files (drf-spectacular-sidecar): no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # Redoc's bundle from the sidecar, with its one CDN image pointed at this site (api/docs.py).
+    "REDOC_DIST": "/api/v1/redoc-dist",
 }
 
 # Larger bodies are refused with 413 (the API's JSON parser) or 400 (forms). 1 MiB holds any post.

@@ -13,7 +13,9 @@ from project.models import PrefixIndex
 class User(AbstractUser):
     """A person who reads, writes posts and comments; ``username`` is their public handle."""
 
-    display_name = models.CharField(max_length=80, blank=True, help_text="Shown instead of your username.")
+    display_name = models.CharField(
+        max_length=80, blank=True, db_default="", help_text="Shown instead of your username."
+    )
     bio = models.TextField(blank=True, max_length=2000, help_text="Shown on the author page.")
 
     class Meta(AbstractUser.Meta):

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='display_name',
-            field=models.CharField(blank=True, help_text='Shown instead of your username.', max_length=80),
+            field=models.CharField(blank=True, db_default='', help_text='Shown instead of your username.', max_length=80),
         ),
         migrations.AlterField(
             model_name='user',
