@@ -55,5 +55,7 @@ def excerpt_from_html(body_html: str, length: int = EXCERPT_LENGTH) -> str:
     text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", body_html))).strip()
     if len(text) <= length:
         return text
-    cut = text[:length].rsplit(" ", 1)[0].rstrip(" ,.;:")
-    return f"{cut}…"
+    cut = text[:length].rsplit(" ", 1)[0]
+    if len(cut) < length // 2:  # one very long word (a URL): cut inside it rather than lose it
+        cut = text[:length]
+    return f"{cut.rstrip(' ,.;:')}…"
