@@ -42,7 +42,7 @@ services: ## start PostgreSQL primary + streaming replica + Redis for tests (ide
 services-down: ## stop the replica and anything else services started
 	deploy/services.sh down
 
-test: install services ## set everything up and run the whole suite on the real services
+test: install services tests/axe/node_modules/.installed ## set everything up and run the whole suite on the real services
 	deploy/apt-install.sh chromium=chromium
 	$(BIN)/pytest
 
@@ -50,6 +50,12 @@ test-compose: install ## docker compose up on a real engine (stand-in images whe
 	deploy/standins/engine.sh $(VENV)
 	deploy/standins/build.sh
 	$(BIN)/python -m tests.compose_run
+
+# axe-core (pinned in tests/axe/package-lock.json) for the browser tests' accessibility checks.
+tests/axe/node_modules/.installed: tests/axe/package.json tests/axe/package-lock.json
+	deploy/apt-install.sh npm=npm
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+	touch $@
 
 test-fast: install services ## the suite without browser tests and the slow (100k-row) plan tests
 	$(BIN)/pytest -m "not browser and not slow"

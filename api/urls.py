@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework import permissions, routers
 from rest_framework.routers import DefaultRouter
 
-from api import stats, views
+from api import docs, stats, views
 
 app_name = "api"
 
@@ -30,6 +30,7 @@ urlpatterns = [
     path("stats/", stats.SiteStatsViewSet.as_view({"get": "stats"}), name="stats"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc-dist/bundles/redoc.standalone.js", docs.redoc_bundle, name="redoc-bundle"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     *router.urls,
 ]

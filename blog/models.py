@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, JSONObject, Upper
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
@@ -24,7 +26,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from project.models import Model, QuerySet, TimestampedModel, TrigramIndex
+from blog.markdown import excerpt_from_html, render_markdown
+from project.models import Model, QuerySet, SearchVectorIndex, TimestampedModel, TrigramIndex
 
 
 class Tag(Model):
@@ -61,6 +64,18 @@ class PostQuerySet(QuerySet["Post"]):
         if getattr(user, "is_authenticated", False):
             return self.filter(Q(status=Post.Status.PUBLISHED, published_at__lte=timezone.now()) | Q(author=user))
         return self.published()
+
+    def search(self, text: str) -> PostQuerySet:
+        """Keep posts whose title or body matches ``text`` (web-search syntax: words, "phrases", -not).
+
+        On PostgreSQL a full-text match served by ``post_search_idx``; elsewhere (SQLite) a
+        case-insensitive substring match of the whole text in the title or body.
+        """
+        alias = getattr(self, "_db", None) or DEFAULT_DB_ALIAS
+        if connections[alias].vendor != "postgresql":
+            return self.filter(Q(title__icontains=text) | Q(body__icontains=text))
+        query = SearchQuery(text, search_type="websearch", config="english")
+        return self.annotate(document=search_document()).filter(document=query)
 
     def with_comment_counts(self) -> PostQuerySet:
         """Annotate ``comment_count`` with a correlated subquery.
@@ -104,6 +119,14 @@ def _tag_data() -> ArraySubquery:
     return ArraySubquery(links.values(json=JSONObject(id="tag_id", name="tag__name", slug="tag__slug")))
 
 
+def search_document() -> CombinedExpression:
+    """The text the search box matches: the title (weight A) and the body (weight B), English stemming.
+
+    ``post_search_idx`` indexes this very expression, so a query must build it the same way.
+    """
+    return SearchVector("title", weight="A", config="english") + SearchVector("body", weight="B", config="english")
+
+
 PostManager = models.Manager.from_queryset(PostQuerySet)
 
 
@@ -114,12 +137,14 @@ class Post(TimestampedModel):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
-    # Its own index (Django's default) finds a user's posts when the user is deleted; B-tree
-    # deduplication keeps it small while authors have many posts each (33 MB at 5,000,000 posts).
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    # post_author_id_idx below starts with it, and finds a user's posts when the user is deleted.
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts", db_index=False)
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)  # the post page looks posts up by slug
-    body = models.TextField()
+    body = models.TextField(help_text="Markdown.")
+    # Rendered from ``body`` by save(), so pages read HTML instead of parsing Markdown per request.
+    body_html = models.TextField(blank=True, db_default="", editable=False)
+    excerpt = models.CharField(max_length=300, blank=True, db_default="", editable=False)  # list pages' teaser
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, related_name="posts", blank=True, through="PostTag")
@@ -143,6 +168,10 @@ class Post(TimestampedModel):
             ),
             # API ?author=<me>&status=draft: a writer's own drafts, newest id first.
             models.Index(fields=["author", "-id"], name="post_author_draft_idx", condition=Q(status="draft")),
+            # Dashboard: an author's own posts and drafts, newest first; deleting a user finds their posts.
+            models.Index(fields=["author", "-id"], name="post_author_id_idx"),
+            # Search box: words in titles and bodies (to_tsvector per column, weighted, as search() builds it).
+            SearchVectorIndex(search_document(), name="post_search_idx"),
             # Admin changelist's "status: draft" filter and the API's ?status=draft, both newest id first.
             models.Index(fields=["-id"], name="post_draft_idx", condition=Q(status="draft")),
             # Admin changelist sorted by publication date, either way (ties by id the same way, see
@@ -155,10 +184,12 @@ class Post(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(published_at__isnull=False),
                 name="post_published_has_date",
+                violation_error_message="A published post needs a publication date: set one, or save it as a draft.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "published"]),
                 name="post_status_valid",
+                violation_error_message="A post is either a draft or published.",
             ),
         ]
 
@@ -175,11 +206,20 @@ class Post(TimestampedModel):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         adding = self._state.adding
-        super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.render_body()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html", "excerpt"}
+        super().save(*args, **kwargs)
         if not adding and (update_fields is None or {"status", "published_at"} & set(update_fields)):
             # Published, unpublished or rescheduled: its tag links follow (one UPDATE by post_id).
             PostTag.objects.filter(post_id=self.pk).update(listed_since=self.listed_since)
+
+    def render_body(self) -> None:
+        """Fill ``body_html`` and ``excerpt`` from ``body`` (save() calls it when the body is saved)."""
+        self.body_html = render_markdown(self.body)
+        self.excerpt = excerpt_from_html(self.body_html)
 
     @cached_property
     def tag_list(self) -> list[Tag]:
@@ -274,7 +314,8 @@ class Comment(Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments", db_index=False
     )
-    body = models.TextField(max_length=5000)
+    body = models.TextField(max_length=5000, help_text="Markdown.")
+    body_html = models.TextField(blank=True, db_default="", editable=False)  # rendered by save()
     created_at = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[CommentManager] = CommentManager()
@@ -290,6 +331,14 @@ class Comment(Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author_id} on {self.post_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.body_html = render_markdown(self.body)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
 
 
 @receiver(m2m_changed, sender=PostTag)

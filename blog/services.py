@@ -23,11 +23,15 @@ from project.exceptions import Conflict
 from project.permissions import require_owner_or_staff, require_staff
 from users.models import User
 
+# Slugs that name pages under /posts/ rather than a post.
+RESERVED_SLUGS = frozenset({"new"})
+
 
 def post_slugs(title: str) -> Iterator[str]:
     """Yield the slugs a post titled ``title`` may take, in order: ``title``, ``title-2``, ..."""
     base = slugify(title)[:200] or "post"
-    yield base
+    if base not in RESERVED_SLUGS:
+        yield base
     for number in itertools.count(2):
         yield f"{base}-{number}"
 

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import ManyToManyField, Model, QuerySet
+from django.db.models import DateTimeField, ManyToManyField, Model, QuerySet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 
 from project.paginators import ApproxCountPaginator
 from project.querysets import with_approx_count
@@ -153,10 +155,33 @@ def _through_is_auto_created(field: ManyToManyField[Any, Any]) -> bool:
     return through is None or bool(through._meta.auto_created)
 
 
+def label_widget(formfield: Any, name: str) -> Any:
+    """Give inputs that no ``<label>`` names an ``aria-label``, so screen readers (and axe) can name them.
+
+    A split date/time field has one label for two inputs, and a tabular inline's cells have only a
+    column heading; each input gets its own accessible name here.
+    """
+    if formfield is None:
+        return formfield
+    widget = getattr(formfield.widget, "widget", formfield.widget)  # inside RelatedFieldWidgetWrapper
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        widget.widgets[0].attrs.setdefault("aria-label", f"{name} (date)")
+        widget.widgets[1].attrs.setdefault("aria-label", f"{name} (time)")
+    else:
+        widget.attrs.setdefault("aria-label", name)
+    return formfield
+
+
 class TabularInline(admin.TabularInline):
     """Django's tabular inline with the project's raw-id default for its own relations."""
 
     extra = 1
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A table cell's input has no <label> of its own: name it after its column.
+        return label_widget(
+            super().formfield_for_dbfield(db_field, request, **kwargs), str(capfirst(db_field.verbose_name))
+        )
 
     def __init__(self, parent_model: type[Model], admin_site: admin.AdminSite) -> None:
         super().__init__(parent_model, admin_site)
@@ -185,6 +210,12 @@ class ModelAdmin(ReplicaReadsMixin, admin.ModelAdmin):
         super().__init__(model, admin_site)
         if not self.raw_id_fields:
             self.raw_id_fields = raw_id_defaults(self, model)  # type: ignore[misc]  # per model
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, DateTimeField):
+            label_widget(formfield, str(capfirst(db_field.verbose_name)))
+        return formfield
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[DjangoChangeList]:
         return ChangeList

@@ -102,3 +102,30 @@ class PrefixIndex(_OpClassIndex):
     """
 
     opclass = "text_pattern_ops"
+
+
+class SearchVectorIndex(GinIndex):
+    """A GIN index of a full-text search expression (``SearchVector(...)``), for ``@@`` matches.
+
+    SQLite has no full-text types: there the same name becomes a plain index of the expression's
+    columns, which keeps the schema alike on both databases (see ``_OpClassIndex``).
+    """
+
+    def create_sql(
+        self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor, using: str = "", **kwargs: Any
+    ) -> Statement:
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        fields = sorted({ref.name for ref in _column_refs(self.expressions)})
+        return models.Index(fields=fields, name=self.name).create_sql(model, schema_editor, **kwargs)
+
+
+def _column_refs(expressions: Any) -> list[Any]:
+    """Every field an expression tree names (its ``F()`` references)."""
+    found: list[Any] = []
+    for expression in expressions:
+        if isinstance(expression, models.F):
+            found.append(expression)
+        elif hasattr(expression, "get_source_expressions"):
+            found.extend(_column_refs(expression.get_source_expressions()))
+    return found

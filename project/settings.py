@@ -99,6 +99,8 @@ if DEBUG_TOOLBAR:
         MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "debug_toolbar.middleware.DebugToolbarMiddleware"
     )
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # Collapsed to its handle, so it covers neither the site's header nor the admin's filters.
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -472,7 +474,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from this site's static files (drf-spectacular-sidecar): no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # Redoc's bundle from the sidecar, with its one CDN image pointed at this site (api/docs.py).
+    "REDOC_DIST": "/api/v1/redoc-dist",
 }
 
 # Larger bodies are refused with 413 (the API's JSON parser) or 400 (forms). 1 MiB holds any post.
@@ -486,6 +489,8 @@ APPROX_COUNT_THRESHOLD = env_int("APPROX_COUNT_THRESHOLD", 1000, minimum=1)
 
 BLOG_POSTS_PER_PAGE = env_int("BLOG_POSTS_PER_PAGE", 10, minimum=1)
 BLOG_COMMENTS_PER_PAGE = env_int("BLOG_COMMENTS_PER_PAGE", 50, minimum=1)
+BLOG_FEED_ITEMS = env_int("BLOG_FEED_ITEMS", 20, minimum=1)  # entries per Atom/RSS feed
+BLOG_SITEMAP_PAGE_SIZE = env_int("BLOG_SITEMAP_PAGE_SIZE", 50000, minimum=1)  # post ids per sitemap page
 
 # --- Monitoring (project/monitoring/, project/monitoring/performance.py) -------------------------------
 

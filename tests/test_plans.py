@@ -367,3 +367,39 @@ def test_every_admin_changelist_link_is_served_by_an_index(model: type[Model]) -
         problems += [f"?{query} page: {p}" for p in problems_of(page, seq_scan_allowed=False)]
         problems += [f"?{query} count: {p}" for p in problems_of(capped, seq_scan_allowed=True)]
     assert not problems, "\n\n".join(problems)
+
+
+def search_page(text: str) -> QuerySet[Post]:
+    """The search page's query, as blog.views.SearchView builds it."""
+    return post_list().search(text)
+
+
+def test_search_box_uses_the_full_text_index() -> None:
+    text = plan(search_page("zebra")[:11])
+    assert uses(text, "post_search_idx"), text
+
+
+def test_dashboard_lists_an_authors_own_posts_by_the_author_id_index() -> None:
+    text = plan(Post.objects.filter(author=rare_author()).order_by("-id").only("id", "title")[:11])
+    assert uses(text, "post_author_id_idx"), text
+    assert "Sort" not in text, text
+
+
+def test_post_pages_older_and_newer_links_read_one_row_of_the_published_index() -> None:
+    from blog.views import PostDetailView
+
+    view = PostDetailView()
+    view.object = Post.objects.get(slug="plan-50001")
+    published = Post.objects.published().only("id", "title", "slug")
+    at, pk = view.object.published_at, view.object.pk
+    from django.db.models import Q
+
+    older = published.filter(Q(published_at__lt=at) | Q(published_at=at, id__lt=pk)).newest_first()[:1]
+    newer = published.filter(Q(published_at__gt=at) | Q(published_at=at, id__gt=pk)).order_by("published_at", "id")[:1]
+    assert uses(plan(older), "post_published_idx")
+    assert uses(plan(newer), "post_published_idx")
+
+
+def test_sitemap_page_reads_one_range_of_the_primary_key() -> None:
+    posts = Post.objects.published().filter(id__gt=50_000, id__lte=100_000).order_by("id").values_list("slug")
+    assert uses(plan(posts), "blog_post_pkey")

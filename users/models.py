@@ -14,7 +14,10 @@ from project.models import PrefixIndex
 class User(AbstractUser):
     """A person who reads, writes posts and comments; ``username`` is their public handle."""
 
-    bio = models.TextField(blank=True, help_text="Shown on the author page.")
+    display_name = models.CharField(
+        max_length=80, blank=True, db_default="", help_text="Shown instead of your username."
+    )
+    bio = models.TextField(blank=True, max_length=2000, help_text="Shown on the author page.")
 
     class Meta(AbstractUser.Meta):
         indexes = [
@@ -33,3 +36,8 @@ class User(AbstractUser):
 
     def get_absolute_url(self) -> str:
         return reverse("blog:author", kwargs={"username": self.username})
+
+    @property
+    def public_name(self) -> str:
+        """The name pages show: the display name, else the username."""
+        return self.display_name or self.username

@@ -22,3 +22,12 @@ def user_sign_up(*, username: str, email: str, password: str) -> User:
         if User.objects.filter(username=username).exists():
             raise Conflict(f"The username {username!r} was taken a moment ago; choose another.") from error
         raise
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, display_name: str, bio: str) -> User:
+    """Change the name and bio the author page shows."""
+    user.display_name = display_name.strip()
+    user.bio = bio.strip()
+    user.save(update_fields=["display_name", "bio"])
+    return user

@@ -73,3 +73,12 @@ def test_docs_pages_load_their_scripts_from_this_site_not_a_cdn(client: Client, 
     assert scripts
     for script in scripts:
         assert client.get(script).status_code == 200, script
+
+
+def test_redoc_bundle_is_the_sidecars_with_no_cdn_url_left(client: Client) -> None:
+    html = client.get("/api/v1/redoc/").content.decode()
+    assert '<script src="/api/v1/redoc-dist/bundles/redoc.standalone.js">' in html
+    response = client.get("/api/v1/redoc-dist/bundles/redoc.standalone.js")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+    bundle = response.content.decode()
+    assert "cdn.redoc.ly" not in bundle and "Redoc" in bundle and len(bundle) > 500_000

@@ -196,3 +196,36 @@ def test_tag_autocomplete_pages_without_counting(
     assert response.status_code == 200
     assert response.json()["pagination"] == {"more": True}
     assert [tag["text"] for tag in response.json()["results"]][:2] == ["django-00", "django-01"]
+
+
+def test_publishing_without_a_date_in_the_admin_says_so_in_words(client: Client) -> None:
+    client.force_login(StaffFactory.create(is_superuser=True))
+    post = PostFactory.create(draft=True)
+    response = client.post(
+        reverse("admin:blog_post_change", args=[post.pk]),
+        {
+            "author": post.author_id,
+            "title": post.title,
+            "slug": post.slug,
+            "body": post.body,
+            "status": "published",
+            "published_at_0": "",
+            "published_at_1": "",
+            "tag_links-TOTAL_FORMS": "0",
+            "tag_links-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "A published post needs a publication date" in html
+    assert "post_published_has_date" not in html
+    post.refresh_from_db()
+    assert post.status == "draft"
+
+
+def test_post_change_form_names_every_input(client: Client) -> None:
+    client.force_login(StaffFactory.create(is_superuser=True))
+    post = PostFactory.create(tags=[TagFactory.create(name="kept")])
+    html = client.get(reverse("admin:blog_post_change", args=[post.pk])).content.decode()
+    assert 'aria-label="Published at (date)"' in html and 'aria-label="Published at (time)"' in html
+    assert re.search(r'<select name="tag_links-0-tag"[^>]*aria-label="Tag"', html)

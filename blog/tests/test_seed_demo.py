@@ -59,3 +59,21 @@ def test_seed_demo_refuses_bad_arguments(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("seed_demo", *args)
     assert not Post.objects.exists()
+
+
+def test_seed_demo_writes_believable_markdown_rendered_once_and_the_same_every_time() -> None:
+    call_command("seed_demo", posts=12, authors=2, comments_per_post=2)
+    post = Post.objects.get(slug="demo-1")
+    assert "#" not in post.title and not post.title.endswith("1")
+    assert "## " in post.body and "```" in post.body and "](https://" in post.body
+    assert (
+        "<h3>" in post.body_html and "<pre><code" in post.body_html and 'rel="nofollow ugc noopener"' in post.body_html
+    )
+    assert post.excerpt and "##" not in post.excerpt
+    comment = Comment.objects.filter(post__slug="demo-1").first() or Comment.objects.first()
+    assert comment is not None and comment.body_html.startswith("<p>")
+    first = list(Post.objects.order_by("slug").values_list("title", "body"))
+    Post.objects.all().delete()
+    call_command("seed_demo", posts=12, authors=2, comments_per_post=2)
+    assert list(Post.objects.order_by("slug").values_list("title", "body")) == first
+    assert User.objects.filter(username="author1").values_list("display_name", flat=True).get()

@@ -148,13 +148,14 @@ def test_author_page_runs_three_queries(
 
 
 @pytest.mark.parametrize("comments", [1, 12])
-def test_post_page_runs_three_queries_whatever_the_number_of_comments(
+def test_post_page_runs_five_queries_whatever_the_number_of_comments(
     client: Client, django_assert_num_queries: DjangoAssertNumQueries, comments: int
 ) -> None:
     post = PostFactory.create(tags=[TagFactory.create(name="django")])
     CommentFactory.create_batch(comments, post=post)
-    # 1: the post and its author, 2: its tags, 3: a page of comments with their authors
-    with django_assert_num_queries(3):
+    # 1: the post and its author, 2: its tags, 3: a page of comments with their authors,
+    # 4: the next older published post, 5: the next newer one
+    with django_assert_num_queries(5):
         response = client.get(post.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["comments"]) == comments
@@ -237,13 +238,13 @@ def test_dashboard_computes_on_the_first_visit_then_serves_the_cache_without_sql
     post = PostFactory.create(author=author, title="Most talked about", body="five words in this body")
     CommentFactory.create_batch(2, post=post)
     client.force_login(author)
-    # 1: the user (the session is a cache read); the first-ever visit computes in the request
-    # (on_miss="compute"): 2: published and draft counts, 3: the bodies (word count), 4: comments
-    # received, 5: the most-commented posts
-    with django_assert_num_queries(5):
+    # 1: the user (the session is a cache read), 2: a page of the author's own posts; the first-ever
+    # visit computes in the request (on_miss="compute"): 3: published and draft counts, 4: the
+    # bodies (word count), 5: comments received, 6: the most-commented posts
+    with django_assert_num_queries(6):
         first = client.get(reverse("blog:dashboard"))
-    # 1: the user; the fresh stats are a cache read
-    with django_assert_num_queries(1):
+    # 1: the user, 2: the author's own posts; the fresh stats are a cache read
+    with django_assert_num_queries(2):
         second = client.get(reverse("blog:dashboard"))
     assert (first.context["stats"].state, second.context["stats"].state) == ("miss", "fresh")
     html = second.content.decode()

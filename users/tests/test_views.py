@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
 from django.test import Client
 from django.urls import reverse
 
@@ -89,3 +90,43 @@ def test_user_admin_changelist_and_change_form(client: Client) -> None:
     response = client.get(reverse("admin:users_user_change", args=[staff.pk]))
     assert response.status_code == 200
     assert b"Profile" in response.content
+
+
+def test_get_logout_asks_for_confirmation_and_post_logs_out_with_a_message(client: Client) -> None:
+    client.force_login(UserFactory.create())
+    response = client.get(reverse("users:logout"))
+    assert response.status_code == 200
+    assert "Log out?" in response.content.decode()
+    response = client.post(reverse("users:logout"), follow=True)
+    assert "You are logged out." in response.content.decode()
+    assert not response.context["user"].is_authenticated
+
+
+def test_get_logout_when_logged_out_goes_home(client: Client) -> None:
+    assert client.get(reverse("users:logout"))["Location"] == reverse("blog:home")
+
+
+def test_profile_sets_the_name_and_bio_the_author_page_shows(client: Client) -> None:
+    user = UserFactory.create(username="ada")
+    client.force_login(user)
+    response = client.post(reverse("users:profile"), {"display_name": "Ada Lovelace", "bio": "Writes about engines."})
+    assert response["Location"] == user.get_absolute_url()
+    page = client.get(user.get_absolute_url()).content.decode()
+    assert "Posts by Ada Lovelace" in page and "Writes about engines." in page and "Your profile is saved." in page
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client: Client, mailoutbox: list[EmailMessage]) -> None:
+    user = UserFactory.create(email="ada@example.com")
+    response = client.post(reverse("users:password_reset"), {"email": "ada@example.com"})
+    assert response["Location"] == reverse("users:password_reset_done")
+    (mail,) = mailoutbox
+    link = next(line for line in mail.body.splitlines() if "/accounts/reset/" in line)
+    response = client.get(link.split("testserver", 1)[1], follow=True)
+    assert response.status_code == 200 and response.context["validlink"]
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(
+        form_url, {"new_password1": "a-brand-new-secret-42", "new_password2": "a-brand-new-secret-42"}
+    )
+    assert response["Location"] == reverse("users:password_reset_complete")
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-secret-42")

@@ -20,6 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django.utils.text import slugify
 
+from blog.management import demo_content
 from blog.models import Comment, Post, PostTag, Tag
 from users.models import User
 
@@ -32,51 +33,10 @@ TAG_NAMES = [
     "orm", "migrations", "async", "scaling", "sql", "linux", "nginx", "gunicorn", "profiling",
     "search", "queues", "design", "debugging", "observability",
 ]  # fmt: skip
-WORDS = [
-    "scale",
-    "database",
-    "query",
-    "index",
-    "replica",
-    "cache",
-    "worker",
-    "request",
-    "latency",
-    "percentile",
-    "admin",
-    "count",
-    "table",
-    "page",
-    "model",
-    "view",
-    "template",
-    "router",
-    "primary",
-    "lag",
-    "pool",
-    "connection",
-    "queue",
-    "task",
-    "refresh",
-    "stale",
-    "value",
-    "timestamp",
-    "monitor",
-    "sniper",
-    "kill",
-    "statement",
-    "plan",
-    "scan",
-    "join",
-    "prefetch",
-    "select",
-]
-POST_BODY = (
-    "Most pages of a busy site read far more than they write. {a}\n\n"
-    "This post walks through how {b} behaves when the table grows past a million rows, what the "
-    "query plan looks like, and which index keeps the page flat.\n\n"
-    "The short version: measure first, then change one thing at a time."
-)
+AUTHOR_NAMES = [
+    "Ada Byron", "Grace Hopper", "Alan Kay", "Barbara Liskov", "Ken Thompson", "Frances Allen",
+    "Edsger Dijkstra", "Radia Perlman", "Donald Knuth", "Margaret Hamilton", "Jim Gray", "Sophie Wilson",
+]  # fmt: skip
 
 
 def positive_int(value: str) -> int:
@@ -186,8 +146,14 @@ class Command(BaseCommand):
         have = set(User.objects.filter(username__in=names).values_list("username", flat=True))
         User.objects.bulk_create(
             [
-                User(username=name, email=f"{name}@example.com", password=password, bio=f"Demo author {name}.")
-                for name in names
+                User(
+                    username=name,
+                    email=f"{name}@example.com",
+                    password=password,
+                    display_name=AUTHOR_NAMES[n % len(AUTHOR_NAMES)],
+                    bio=f"Writes about {demo_content.TOPICS[n % len(demo_content.TOPICS)]} and keeping Django fast.",
+                )
+                for n, name in enumerate(names)
                 if name not in have
             ]
         )
@@ -200,20 +166,22 @@ class Command(BaseCommand):
 
     def insert_batch_sql(self, first: int, size: int, authors: list[int], tags: list[int], comments: int) -> None:
         """Insert posts ``first .. first+size-1`` with their tags and comments in three statements."""
+        bodies = demo_content.bodies()
+        comment_text, comment_html = demo_content.comments()
         with connection.cursor() as cursor:
             cursor.execute("SELECT coalesce(max(id), 0) FROM blog_post")
             before = cursor.fetchone()[0]
             # One post in ten is a draft; published dates spread one per minute back from now.
             cursor.execute(
                 """
-                INSERT INTO blog_post (author_id, title, slug, body, status, published_at, created_at, updated_at)
+                INSERT INTO blog_post (author_id, title, slug, body, body_html, excerpt, status, published_at,
+                                       created_at, updated_at)
                 SELECT (%(authors)s::bigint[])[1 + (g %% cardinality(%(authors)s::bigint[]))],
-                       initcap((%(words)s::text[])[1 + (g * 7) %% cardinality(%(words)s::text[])]) || ' ' ||
-                         (%(words)s::text[])[1 + (g * 13) %% cardinality(%(words)s::text[])] || ' ' ||
-                         (%(words)s::text[])[1 + (g * 17) %% cardinality(%(words)s::text[])] || ' #' || g,
+                       (%(titles)s::text[])[1 + (g * 7) %% cardinality(%(titles)s::text[])],
                        'demo-' || g,
-                       format(%(body)s, (%(words)s::text[])[1 + g %% cardinality(%(words)s::text[])],
-                                        (%(words)s::text[])[1 + (g * 3) %% cardinality(%(words)s::text[])]),
+                       (%(bodies)s::text[])[1 + (g * 31) %% cardinality(%(bodies)s::text[])],
+                       (%(html)s::text[])[1 + (g * 31) %% cardinality(%(bodies)s::text[])],
+                       (%(excerpts)s::text[])[1 + (g * 31) %% cardinality(%(bodies)s::text[])],
                        CASE WHEN g %% 10 = 0 THEN 'draft' ELSE 'published' END,
                        CASE WHEN g %% 10 = 0 THEN NULL ELSE now() - make_interval(mins => g) END,
                        now() - make_interval(mins => g), now() - make_interval(mins => g)
@@ -221,8 +189,10 @@ class Command(BaseCommand):
                 """,
                 {
                     "authors": authors,
-                    "words": WORDS,
-                    "body": POST_BODY.replace("{a}", "%s").replace("{b}", "%s"),
+                    "titles": demo_content.titles(),
+                    "bodies": bodies.markdown,
+                    "html": bodies.html,
+                    "excerpts": bodies.excerpts,
                     "first": first,
                     "last": first + size - 1,
                 },
@@ -242,29 +212,34 @@ class Command(BaseCommand):
                 # Between none and twice the average, on published posts, a minute apart.
                 cursor.execute(
                     """
-                    INSERT INTO blog_comment (post_id, author_id, body, created_at)
+                    INSERT INTO blog_comment (post_id, author_id, body, body_html, created_at)
                     SELECT p.id, (%(authors)s::bigint[])[1 + ((p.id + k) %% cardinality(%(authors)s::bigint[]))],
-                           'Thanks for writing this up: comment ' || k || ' on post ' || p.id || '.',
+                           (%(text)s::text[])[1 + ((p.id * 3 + k) %% cardinality(%(text)s::text[]))],
+                           (%(html)s::text[])[1 + ((p.id * 3 + k) %% cardinality(%(text)s::text[]))],
                            p.published_at + make_interval(mins => k)
                     FROM blog_post p, generate_series(1, (p.id %% (2 * %(avg)s + 1))::int) AS k
                     WHERE p.id > %(before)s AND p.status = 'published'
                     """,
-                    {"authors": authors, "avg": comments, "before": before},
+                    {"authors": authors, "avg": comments, "before": before, "text": comment_text, "html": comment_html},
                 )
 
     def insert_batch_orm(self, first: int, size: int, authors: list[int], tags: list[int], comments: int) -> None:
         """Insert posts ``first .. first+size-1`` with the ORM's bulk_create (SQLite)."""
         now = timezone.now()
+        titles, bodies = demo_content.titles(), demo_content.bodies()
+        comment_text, comment_html = demo_content.comments()
         posts = []
         for g in range(first, first + size):
             draft = g % 10 == 0
-            title = f"{WORDS[(g * 7) % len(WORDS)].title()} {WORDS[(g * 13) % len(WORDS)]} {WORDS[(g * 17) % len(WORDS)]} #{g}"
+            body = (g * 31) % len(bodies.markdown)  # the same picks as the SQL path (arrays there start at 1)
             posts.append(
                 Post(
                     author_id=authors[g % len(authors)],
-                    title=title,
+                    title=titles[(g * 7) % len(titles)],
                     slug=f"demo-{g}",
-                    body=POST_BODY.format(a=WORDS[g % len(WORDS)], b=WORDS[(g * 3) % len(WORDS)]),
+                    body=bodies.markdown[body],
+                    body_html=bodies.html[body],
+                    excerpt=bodies.excerpts[body],
                     status=Post.Status.DRAFT if draft else Post.Status.PUBLISHED,
                     published_at=None if draft else now - timedelta(minutes=g),
                 )
@@ -281,7 +256,8 @@ class Command(BaseCommand):
                     Comment(
                         post_id=p.pk,
                         author_id=authors[(p.pk + k) % len(authors)],
-                        body=f"Thanks for writing this up: comment {k} on post {p.pk}.",
+                        body=comment_text[(p.pk * 3 + k) % len(comment_text)],
+                        body_html=comment_html[(p.pk * 3 + k) % len(comment_text)],
                         created_at=(p.published_at or now) + timedelta(minutes=k),
                     )
                     for p in created
