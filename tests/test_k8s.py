@@ -201,6 +201,9 @@ def test_database_urls_point_at_the_clusters_read_write_and_read_only_services(m
     name, initdb = database["metadata"]["name"], database["spec"]["bootstrap"]["initdb"]
     assert database["spec"]["instances"] >= 2, "a primary and at least one replica"
     assert database["spec"]["imageName"].endswith(":15"), "PostgreSQL 15, as everywhere else"
+    # pg_monitor: the router's lag check (docs/replicas.md); pg_signal_backend: the query killer.
+    grants = set(initdb["postInitSQL"])
+    assert {f"GRANT pg_monitor TO {initdb['owner']}", f"GRANT pg_signal_backend TO {initdb['owner']}"} <= grants
     secrets = {
         f"{name}-app/username": initdb["owner"],
         f"{name}-app/password": "pw",
@@ -373,3 +376,22 @@ def test_workers_consume_the_query_killers_queue(manifests: list[dict[str, Any]]
     queues = next(arg for arg in worker["command"] if arg.startswith("--queues=")).split("=", 1)[1].split(",")
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     assert routed | {"celery"} <= set(queues)
+
+
+def test_every_process_at_the_autoscalers_maximum_fits_the_primarys_connections(
+    manifests: list[dict[str, Any]],
+) -> None:
+    # docs/scaling-out.md shows this sum: a sync gunicorn process (one thread) or a Celery child
+    # checks out one pooled primary connection at a time, so the pool never grows past one each.
+    web = find(manifests, "Deployment", "web")
+    env = environment(manifests, pod_spec(web)["containers"][0])
+    assert env.get("GUNICORN_THREADS", "1") == "1"
+    web_processes = find(manifests, "HorizontalPodAutoscaler", "web")["spec"]["maxReplicas"] * int(
+        env["GUNICORN_WORKERS"]
+    )
+    worker = find(manifests, "Deployment", "worker")
+    concurrency = next(a for a in pod_spec(worker)["containers"][0]["command"] if a.startswith("--concurrency="))
+    worker_processes = worker["spec"]["replicas"] * int(concurrency.split("=")[1])
+    beat, killer, migrate, superuser_reserved = 1, 1, 1, 3
+    max_connections = int(cluster(manifests)["spec"]["postgresql"]["parameters"]["max_connections"])
+    assert web_processes + worker_processes + beat + killer + migrate + superuser_reserved <= max_connections
