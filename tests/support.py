@@ -41,7 +41,7 @@ def wait_until_serving(
         try:
             urllib.request.urlopen(url, timeout=2)
             return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # TimeoutError: workers still booting
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail(describe())

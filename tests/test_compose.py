@@ -112,13 +112,18 @@ def test_dockerfile_builds_one_slim_non_root_image_with_collected_static_files()
     assert "pip install --no-deps -r requirements.txt" in dockerfile and "pip check" in dockerfile
     assert "manage.py collectstatic" in app_stage
     assert re.search(r"^USER 10001:10001$", app_stage, re.MULTILINE)
+    assert "--gid 10001 app" in app_stage and "--uid 10001 --gid 10001" in app_stage, "the user's group is 10001 too"
+    assert not dockerfile.startswith("# syntax="), "a syntax line makes BuildKit fetch a frontend from a registry"
     assert "DJANGO_VAR_DIR=/app/var" in app_stage
     # nginx serves what collectstatic wrote: STATIC_ROOT is DJANGO_VAR_DIR/static.
     assert "COPY --from=app /app/var/static /srv/static" in dockerfile
 
 
 def test_build_context_leaves_local_state_out() -> None:
-    ignored = (BASE_DIR / "deploy" / "Dockerfile.dockerignore").read_text().split()
+    # At the root: the classic builder reads only .dockerignore there (BuildKit would prefer a
+    # deploy/Dockerfile.dockerignore, so there must be none to disagree with it).
+    assert not (BASE_DIR / "deploy" / "Dockerfile.dockerignore").exists()
+    ignored = (BASE_DIR / ".dockerignore").read_text().split()
     assert {".git", ".venv", "var", ".env"} <= set(ignored)
 
 
