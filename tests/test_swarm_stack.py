@@ -48,11 +48,12 @@ def test_the_stack_is_the_compose_topology_without_the_optional_profile(
     for name, service in stack["services"].items():
         theirs = compose["services"][name]
         assert service["image"] == theirs["image"], name
-        assert service.get("healthcheck") == theirs.get("healthcheck") or name == "web", name
+        # The same checks; their timing is the stack's own (a failing task is replaced in swarm).
+        assert service["healthcheck"]["test"] == theirs["healthcheck"]["test"], name
         if "command" in theirs:
             assert service["command"] == theirs["command"], name
-    # web checks its health more often than compose does, so a rolling update waits less.
-    assert stack["services"]["web"]["healthcheck"]["test"] == compose["services"]["web"]["healthcheck"]["test"]
+    # A check that outlives a busy node's exec start-up is not a failure.
+    assert all(int(s["healthcheck"]["timeout"].rstrip("s")) >= 30 for s in stack["services"].values())
 
 
 def test_every_service_is_reached_by_dns_round_robin_and_only_nginx_publishes_in_host_mode(
