@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-swarm lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica
+.PHONY: help install run test test-compose test-swarm test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -36,11 +36,16 @@ test: install services ## set everything up and run the whole suite on the real 
 	deploy/apt-install.sh chromium=chromium
 	$(BIN)/pytest
 
+test-compose: install ## docker compose up on a real engine (stand-in images where no registry answers), checked through nginx
+	deploy/standins/engine.sh $(VENV)
+	deploy/standins/build.sh
+	$(BIN)/python -m tests.compose_run
+
 test-fast: install services ## the suite without browser tests
 	$(BIN)/pytest -m "not browser"
 
 test-swarm: install ## deploy/stack.yml on a one-node swarm: roll web forward and back, scale workers, under load
-	deploy/standins/engine.sh
+	deploy/standins/engine.sh $(VENV)
 	deploy/standins/build.sh
 	timeout 1800 $(BIN)/python -m tests.swarm
 

@@ -27,7 +27,7 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
             "SELECT current_setting('application_name'), current_setting('statement_timeout'), pg_backend_pid()"
         )
         application_name, statement_timeout, pid = cursor.fetchone()
-    body = json.dumps({"application_name": application_name, "statement_timeout": statement_timeout, "pid": pid})
-    body = body.encode()
+    session = {"application_name": application_name, "statement_timeout": statement_timeout, "pid": pid}
+    body = json.dumps(session).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -57,8 +57,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   export PGPASSWORD=$REPLICATION_PASSWORD
   # A slot left by an earlier copy of this replica (its volume was reset) would make -C fail.
-  pg_receivewal -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$REPLICATION_USER" --no-password \
-    --drop-slot --slot "$REPLICATION_SLOT" >/dev/null 2>&1 || true
+  # Ask first (READ_REPLICATION_SLOT gives an empty row for a missing slot), so a first start
+  # does not make the primary log a "replication slot ... does not exist" error.
+  slot_type=$(psql "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER replication=true" \
+    --no-psqlrc --tuples-only --no-align --command "READ_REPLICATION_SLOT $REPLICATION_SLOT" 2>/dev/null |
+    cut -d'|' -f1 || true)
+  if [ -n "$slot_type" ]; then
+    log "dropping the slot $REPLICATION_SLOT left by an earlier copy of this replica"
+    pg_receivewal -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$REPLICATION_USER" --no-password \
+      --drop-slot --slot "$REPLICATION_SLOT" >/dev/null 2>&1 || true
+  fi
   # pg_basebackup wants an empty directory: clear what an interrupted first start left behind.
   mkdir -p "$PGDATA"
   chmod 700 "$PGDATA"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Make sure every image docker-compose.yml and deploy/Dockerfile name from a registry is here.
 #
-# For each official image: if it is already on this engine (pulled, or a stand-in built from the
-# same inputs) nothing happens; otherwise it is pulled, and only when no registry answers is a
-# stand-in built from deploy/standins/<name>/ and tagged with the official name, so the compose
-# file stays exactly what users run. Stand-ins start from a Debian bookworm root filesystem made
+# For each official image: if the official one is already on this engine nothing happens;
+# otherwise it is pulled, and only when no registry answers (asked once per run) is a stand-in
+# built from deploy/standins/<name>/ (or kept, if one from the same inputs is here) and tagged
+# with the official name, so the compose file stays exactly what users run. Stand-ins start from a Debian bookworm root filesystem made
 # here with debootstrap and `docker import`ed, then Debian's own packages; each carries the label
 # org.django-at-scale.standin=<hash of its inputs>, and a changed input builds it again.
 #
@@ -66,12 +66,12 @@ registry_answers=""
 try_pull() { # one failed pull means no registry: the rest of the run does not ask again
   [ "${STANDIN_PULL:-1}" = 0 ] && return 1
   [ "$registry_answers" = no ] && return 1
-  if timeout 60 docker pull --quiet "$1" >/dev/null 2>&1; then
+  if timeout 30 docker pull --quiet "$1" >/dev/null 2>&1; then
     registry_answers=yes
     return 0
   fi
   registry_answers=no
-  log "no registry answers for $1: building stand-ins"
+  log "no registry answers for $1: using stand-ins"
   return 1
 }
 
@@ -87,8 +87,10 @@ build_one() {
     flower) extra="$(inputs_hash python) $LOCAL_CA_HASH" ;;
   esac
   hash=$(inputs_hash "$folder" "$ROOTFS" "$extra")
-  [ "$current" = "$hash" ] && return
+  # A stand-in is never used where a registry answers: the registry is asked once per run even
+  # when an up-to-date stand-in is here, and a pulled image replaces it under the same name.
   try_pull "$image" && return
+  [ "$current" = "$hash" ] && return
   rootfs
   log "building $image from deploy/standins/$folder"
   local started=$SECONDS
