@@ -45,7 +45,7 @@ SECRET_NAMES = (
     "django_at_scale_database_url",
     "django_at_scale_replica_database_urls",
 )
-DEPLOY_TIMEOUT_S = 600
+DEPLOY_TIMEOUT_S = 900
 UPDATE_TIMEOUT_S = 300
 WORKERS_UP = 3
 
