@@ -7,7 +7,7 @@ PORT ?= 8000
 ROWS ?= 5000000
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-compose test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica chaos
+.PHONY: help install lock run test test-compose test-swarm test-fast lint format services services-down bench bench-cache clean demo-querykiller bench-monitoring bench-admin bench-api fuzz-api bench-replica chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -60,9 +60,15 @@ tests/axe/node_modules/.installed: tests/axe/package.json tests/axe/package-lock
 test-fast: install services ## the suite without browser tests and the slow (100k-row) plan tests
 	$(BIN)/pytest -m "not browser and not slow"
 
-lint: install ## pre-commit's hooks on every file (ruff, ruff format, django-upgrade, codespell), then mypy
+test-swarm: install ## deploy/stack.yml on a one-node swarm: roll web forward and back, scale workers, under load
+	deploy/standins/engine.sh $(VENV)
+	deploy/standins/build.sh
+	timeout 1800 $(BIN)/python -m tests.swarm
+
+lint: install ## pre-commit's hooks on every file (ruff, ruff format, django-upgrade, codespell), then mypy and the Kubernetes manifests rendered and validated offline
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy .
+	$(BIN)/python deploy/k8s/validate.py
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
