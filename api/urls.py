@@ -27,6 +27,7 @@ router.register("users", views.UserViewSet, basename="user")
 
 urlpatterns = [
     path("auth/token/", views.ObtainAuthToken.as_view(), name="token"),
+    path("auth/logout/", views.LogOutView.as_view(), name="logout"),
     path("stats/", stats.SiteStatsViewSet.as_view({"get": "stats"}), name="stats"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
