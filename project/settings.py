@@ -43,6 +43,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+if SECRET_KEY.startswith("<"):
+    # deploy/production.env.example's "<...>" left as it was: a secret everybody can read.
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the placeholder from the example file: set a real secret.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not ALLOWED_HOSTS:
