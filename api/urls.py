@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import permissions, routers
 from rest_framework.routers import DefaultRouter
 
@@ -30,7 +31,16 @@ urlpatterns = [
     path("auth/logout/", views.LogOutView.as_view(), name="logout"),
     path("stats/", stats.SiteStatsViewSet.as_view({"get": "stats"}), name="stats"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
+    # The split view serves its start-up script from its own URL (?script): no inline script for CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Redoc's side menu always shows Redocly's logo from their CDN (no option turns it off): that one
+    # image is allowed on this page only. Offline it fails to load and Redoc hides it.
+    path(
+        "redoc/",
+        csp_update({"img-src": ["https://cdn.redoc.ly"]})(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
+        name="redoc",
+    ),
     *router.urls,
 ]
