@@ -45,19 +45,19 @@ STAFF_PAGES = [
 ]
 
 
-def violations_on(page: Any, url: str, rendered: str) -> list[str]:
-    """Load ``url``, wait until ``rendered`` shows, and return the CSP violations it reported."""
+def violations_on(tab: Any, url: str, rendered: str) -> list[str]:
+    """Load ``url`` in ``tab``, wait until ``rendered`` shows, and return the CSP violations it reported."""
     messages: list[str] = []
-    page.set_default_timeout(60_000)  # the schema behind Swagger UI and Redoc is slow on a busy machine
-    page.on("console", lambda message: messages.append(message.text))
-    response = page.goto(url)
+    tab.set_default_timeout(60_000)  # the schema behind Swagger UI and Redoc is slow on a busy machine
+    tab.on("console", lambda message: messages.append(message.text))
+    response = tab.goto(url)
     assert response is not None and response.status == 200, url
     assert "script-src 'self'" in response.headers["content-security-policy"]
     try:
-        page.wait_for_selector(rendered, state="attached")
-        page.wait_for_load_state("networkidle")
+        tab.wait_for_selector(rendered, state="attached")
+        tab.wait_for_load_state("networkidle")
     finally:
-        found = list(page.evaluate("window.__violations"))
+        found = list(tab.evaluate("window.__violations"))
         found += [text for text in messages if "Content Security Policy" in text]
         print(url, found, messages)  # shown when the test fails
     return found
