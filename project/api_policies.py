@@ -135,6 +135,9 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, LookupError) as error:
             raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+        except RecursionError:
+            # Thousands of nested [ under the size cap exhaust Python's stack (a 500 before).
+            raise exceptions.ParseError("The body is nested too deeply.") from None
 
 
 def _refuse_constant(name: str) -> None:

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     # Outermost, so the latency it records includes every other middleware (project/monitoring/).
     "project.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte in the URL is a 400 here, before PostgreSQL turns it into a 500 (project/security/).
+    "project.security.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth, so every read of the request is routed by one per-request choice.
     "project.replicas.middleware.ReplicaRoutingMiddleware",
