@@ -39,10 +39,11 @@ test: install services ## set everything up and run the whole suite on the real 
 test-fast: install services ## the suite without browser tests
 	$(BIN)/pytest -m "not browser"
 
-lint: install ## ruff (lint + format check) and mypy
+lint: install ## ruff (lint + format check), mypy and bandit (security)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

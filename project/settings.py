@@ -42,7 +42,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105  # nosec B105  # development only, refused with debug off
 if SECRET_KEY.startswith("<"):
     # deploy/production.env.example's "<...>" left as it was: a secret everybody can read.
     raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the placeholder from the example file: set a real secret.")

@@ -25,8 +25,8 @@ from blog.models import Comment, Post, PostTag, Tag
 from users.models import User
 
 DEMO_STAFF_USERNAME = "demo"
-DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: it is a local demo account
-DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105
+DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105  # nosec B105  # printed on purpose: a local demo account
+DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105  # nosec B105
 TAG_NAMES = [
     "django", "postgresql", "python", "celery", "redis", "caching", "indexes", "replicas",
     "monitoring", "performance", "security", "testing", "deployment", "docker", "api", "admin",
