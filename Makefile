@@ -69,6 +69,7 @@ lint: install ## pre-commit's hooks on every file (ruff, ruff format, django-upg
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy .
 	$(BIN)/python deploy/k8s/validate.py
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -14,6 +14,7 @@ from rest_framework.authtoken.views import ObtainAuthToken as DRFObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api.filters import CommentFilter, PostFilter
 from api.serializers import (
@@ -37,6 +38,7 @@ from project.api import (
 )
 from project.api_policies import AnonRateThrottle, WriteRateThrottle
 from project.paginators import ByNameCursorPagination, OldestFirstCursorPagination
+from project.security.tokens import fresh_token, revoke_token
 from users.models import User
 
 
@@ -218,3 +220,21 @@ class ObtainAuthToken(DRFObtainAuthToken):
     # DRF's view turns throttling off; password guessing is exactly what the write scope limits.
     throttle_classes = [AnonRateThrottle, WriteRateThrottle]
     throttle_scope = "token"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Return the account's token, a new one if the old one has expired."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response({"token": fresh_token(serializer.validated_data["user"]).key})
+
+
+class LogOutView(APIView):
+    """Revoke the requester's API token: the next request with it is refused (401)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        """Delete the requester's token; the session, if any, is left to the site's log-out."""
+        revoke_token(request.user)
+        return Response(status=204)

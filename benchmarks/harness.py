@@ -100,7 +100,7 @@ def ensure_database(posts: int) -> None:
     create_database()
     manage("migrate", "--noinput", "-v", "0")
     log(f"seeding {BENCH_DB} to {posts:,} posts (tops up; a first run at millions takes minutes)")
-    manage("seed_demo", "--posts", str(posts))
+    manage("seed_demo", "--posts", str(posts), "--allow-production")
 
 
 def free_port() -> int:

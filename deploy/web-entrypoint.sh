@@ -8,6 +8,20 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# Compose's laptop secret is public (it is in docker-compose.yml): with debug off it is accepted only
+# while every allowed host is this machine's own name, never on a site others can reach.
+LAPTOP_SECRET=compose-local-only-secret-do-not-deploy
+if [ "${DJANGO_SECRET_KEY:-}" = "$LAPTOP_SECRET" ]; then
+  case "${DJANGO_DEBUG:-0}" in 1 | true | yes | on) ;; *)
+    for host in $(echo "${DJANGO_ALLOWED_HOSTS:-}" | tr ',' ' '); do
+      case "$host" in localhost | 127.0.0.1 | "[::1]") ;; *)
+        echo "web-entrypoint: DJANGO_SECRET_KEY is compose's public laptop secret and DJANGO_ALLOWED_HOSTS names '$host': set a real DJANGO_SECRET_KEY in .env" >&2
+        exit 2 ;;
+      esac
+    done ;;
+  esac
+fi
+
 case "${SEED_DEMO_ON_FIRST_START:-0}" in
   1) python manage.py prepare --seed-demo ;;
   0 | "") python manage.py prepare ;;

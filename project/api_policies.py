@@ -37,6 +37,7 @@ from rest_framework.settings import api_settings
 from project import exceptions as application
 from project.cache.backends import FailSoftRedisCache
 from project.permissions import is_owner_or_staff
+from project.security.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, LookupError) as error:
             raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+        except RecursionError:
+            # Thousands of nested [ under the size cap exhaust Python's stack (a 500 before).
+            raise exceptions.ParseError("The body is nested too deeply.") from None
 
 
 def _refuse_constant(name: str) -> None:
@@ -186,6 +190,11 @@ class _CacheTolerantThrottle(throttling.SimpleRateThrottle):
         self.cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
         self.retry_after: float | None = None
         super().__init__()
+
+    def get_ident(self, request: Any) -> str:
+        # The site's one notion of the client (TRUSTED_PROXY_COUNT), not DRF's reading of a header
+        # the client can write: a forged X-Forwarded-For must not buy a fresh allowance.
+        return client_ip(request)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         try:

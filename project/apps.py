@@ -13,3 +13,6 @@ class ProjectConfig(AppConfig):
         # Connects the Celery task signals (in the worker too, where no middleware loads) and
         # registers the system check that prometheus_client runs in multi-process mode.
         from project.monitoring import prometheus, task_signals  # noqa: F401
+
+        # Log-in failures are counted and tokens revoked by signal receivers (project/security/).
+        from project.security import login_limits, tokens  # noqa: F401

@@ -6,8 +6,10 @@ start-up with a clear message rather than running with a surprising default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -162,3 +164,36 @@ def read_dotenv(path: Path) -> None:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         os.environ.setdefault(key.strip(), value)
+
+
+def env_choice(name: str, default: str, choices: Collection[str], environ: Mapping[str, str] | None = None) -> str:
+    """Return the variable if it is one of ``choices`` (compared in upper case), else refuse it."""
+    raw = env_str(name, default, environ=environ).upper()
+    if raw not in {choice.upper() for choice in choices}:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return raw
+
+
+def env_networks(
+    name: str, environ: Mapping[str, str] | None = None
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Return a comma-separated list of IP networks (``10.0.0.0/8``) or addresses (``192.0.2.7``)."""
+    networks = []
+    for item in env_list(name, environ=environ):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP networks or addresses such as 10.0.0.0/8, not {item!r}."
+            ) from None
+    return networks
+
+
+def env_url_path(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """Return a URL path prefix such as ``admin/`` or ``ops/admin/``: letters, digits, - and _, ending in /."""
+    raw = env_str(name, default, environ=environ)
+    if not re.fullmatch(r"([A-Za-z0-9_-]+/)+", raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a relative path of letters, digits, - and _ ending in /, e.g. admin/, not {raw!r}."
+        )
+    return raw

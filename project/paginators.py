@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, InvalidPage, Page, PageNotAnInteger, Paginator
 from django.db import models
 from django.utils.functional import cached_property
@@ -62,6 +64,10 @@ class LookaheadPage(Sequence[Any]):
 
     def previous_page_number(self) -> int:
         return self.number - 1
+
+
+# The largest OFFSET a page may need: PostgreSQL's is a bigint, SQLite's a 64-bit integer.
+MAX_OFFSET = 2**62
 
 
 class LookaheadPaginator:
@@ -126,6 +132,9 @@ class ApproxCountPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            # An OFFSET past what the database can even represent (a 500 before): no such page.
+            raise EmptyPage("That page number is too large")
         # No upper bound from the count: page() refuses an empty page when it fetches it, so a
         # caller that only pages (the admin's autocomplete) never counts at all.
         return number
@@ -155,19 +164,47 @@ class ApproxCountPaginator(Paginator):
 
 
 class CursorPagination(pagination.CursorPagination):
-    """The API's pages: a cursor, so no ``COUNT(*)`` and no deep ``OFFSET`` whatever the table size."""
+    """The API's pages: a cursor, so no ``COUNT(*)`` and no deep ``OFFSET`` whatever the table size.
+
+    A cursor is client input: its position must parse as the ordering field's type (a tampered
+    ``p=abc`` on an integer id was a 500), or the request is a 400 naming the parameter.
+    """
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100  # a larger page_size is cut to this, never an unbounded page
     ordering = "-id"
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.model = getattr(queryset, "model", None)  # decode_cursor checks the position against it
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Any) -> Any:
         # DRF answers a bad cursor with 404; it is bad input, so 400 with the parameter named.
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:
             raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+        if cursor is not None and cursor.position is not None and not self.position_parses(cursor.position):
+            raise ValidationError({self.cursor_query_param: ["Invalid cursor."]})
+        return cursor
+
+    def position_parses(self, position: Any) -> bool:
+        """Say whether ``position`` is a value of the first ordering field (and holds no NUL byte)."""
+        position = str(position)
+        if "\x00" in position:
+            return False
+        model = getattr(self, "model", None)
+        if model is None:
+            return True
+        name = self.ordering[0].lstrip("-")
+        try:
+            field = model._meta.get_field(name)
+            value = field.to_python(position)
+        except (DjangoValidationError, FieldDoesNotExist, ValueError, TypeError, OverflowError):
+            return False
+        # An integer past the column's range would reach the database and fail there.
+        return not (isinstance(value, int) and not -(2**63) <= value < 2**63)
 
     def get_page_size(self, request: Any) -> int | None:
         # DRF silently falls back to the default on page_size=abc; say so instead.

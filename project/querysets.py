@@ -77,7 +77,7 @@ def approx_count(queryset: models.QuerySet[Any], *, threshold: int | None = None
     estimate: float | None = None
     with connection.cursor() as cursor:
         cursor.execute(
-            _TABLE_STATISTICS.format(capped_count=f"SELECT count(*) FROM ({sql} LIMIT {int(cap)}) AS capped"),
+            _TABLE_STATISTICS.format(capped_count=f"SELECT count(*) FROM ({sql} LIMIT {int(cap)}) AS capped"),  # nosec B608  # Django's compiled SQL; values are bound parameters
             (*params, table),
         )
         counted, reltuples, relpages, pages_now = cursor.fetchone()

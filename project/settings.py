@@ -17,11 +17,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_rate,
     env_str,
+    env_url_path,
     parse_database_url,
     read_dotenv,
 )
@@ -39,7 +42,10 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105  # nosec B105  # development only, refused with debug off
+if SECRET_KEY.startswith("<"):
+    # deploy/production.env.example's "<...>" left as it was: a secret everybody can read.
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the placeholder from the example file: set a real secret.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not ALLOWED_HOSTS:
@@ -64,6 +70,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "project",
     "project.querykiller",
     "users",
@@ -75,6 +82,8 @@ MIDDLEWARE = [
     # Outermost, so the latency it records includes every other middleware (project/monitoring/).
     "project.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte in the URL is a 400 here, before PostgreSQL turns it into a 500 (project/security/).
+    "project.security.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth, so every read of the request is routed by one per-request choice.
     "project.replicas.middleware.ReplicaRoutingMiddleware",
@@ -84,6 +93,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After CSRF (whose process_view runs first): refuses log-ins over their limit (project/security/).
+    "project.security.login_limits.LoginLimitMiddleware",
+    # Content-Security-Policy on every response (django-csp); the policy is in the security block.
+    "csp.middleware.CSPMiddleware",
     # Innermost, so a service's refusal (project/exceptions.py) becomes its status before any other handles it.
     "project.middleware.ApplicationErrorMiddleware",
 ]
@@ -410,15 +423,79 @@ STORAGES = {
     },
 }
 
-# --- Security (production) -------------------------------------------------------------------
+# --- Security (issue 16; docs/security.md lists each protection, its setting and its test) -----
 
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# How many proxies this deployment runs in front of Django, each appending to X-Forwarded-For
+# (the bundled nginx sets it to its peer: compose says 1). 0 = Django faces clients directly and
+# the header is ignored. project/security/client_ip.py is the one reader of it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Cookies only over HTTPS, on by default with debug off; plain-HTTP setups (tests, a laptop's
+# compose) turn it off explicitly.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS everywhere, for a deployment that has it (deploy/production.env.example turns these on).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# The probes are asked over plain HTTP from inside the network (compose's healthcheck, Prometheus).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# For a deployment that decides against a --deploy warning on purpose (e.g. security.W021 without
+# HSTS preload): comma-separated check ids.
+SILENCED_SYSTEM_CHECKS = env_list("DJANGO_SILENCED_SYSTEM_CHECKS")
+
+# The admin's URL prefix: moving it off /admin/ takes it out of every scanner's first guess.
+ADMIN_PATH = env_url_path("DJANGO_ADMIN_PATH", "admin/")
+
+# Argon2id first (argon2-cffi): memory-hard, OWASP's first choice. Older hashes still verify and
+# are upgraded to Argon2 at the user's next log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Log-in and sign-up limits (project/security/login_limits.py): failures per client IP and per
+# username within a window; fail closed (503) when the cache holding the counts is down.
+LOGIN_LIMIT_USERNAME_FAILURES = env_int("LOGIN_LIMIT_USERNAME_FAILURES", 5, minimum=1)
+LOGIN_LIMIT_IP_FAILURES = env_int("LOGIN_LIMIT_IP_FAILURES", 20, minimum=1)
+SIGNUP_LIMIT_IP_ATTEMPTS = env_int("SIGNUP_LIMIT_IP_ATTEMPTS", 10, minimum=1)
+SIGNUP_LIMIT_USERNAME_ATTEMPTS = env_int("SIGNUP_LIMIT_USERNAME_ATTEMPTS", 5, minimum=1)
+LOGIN_LIMIT_WINDOW_SECONDS = env_int("LOGIN_LIMIT_WINDOW_SECONDS", 15 * 60, minimum=1)
+LOGIN_LIMIT_CACHE = "default"
+
+# API tokens expire after this many seconds (project/security/tokens.py); default 30 days.
+API_TOKEN_MAX_AGE_SECONDS = env_int("API_TOKEN_MAX_AGE_SECONDS", 30 * 24 * 3600, minimum=60)
+
+# Content-Security-Policy on every response (django-csp). No inline script anywhere: the site has
+# none, the admin's and DRF's are JSON data blocks, Swagger UI's comes from its own URL
+# (drf-spectacular's ?script), Redoc's bundle is a file. Inline styles are allowed (Redoc and
+# Swagger UI set them from script); workers from blob: URLs are Redoc's search. data: images are
+# the icons Swagger UI and the admin embed in their CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- REST framework --------------------------------------------------------------------------
 
@@ -434,7 +511,8 @@ API_THROTTLE_CACHE = "default"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "not logged in" into 401 instead of 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token, expiring after API_TOKEN_MAX_AGE_SECONDS (project/security/tokens.py).
+        "project.security.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # enforces CSRF on unsafe methods
     ],
     # Closed by default: each viewset opens what it serves.
@@ -462,6 +540,8 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "project.api_policies.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "project.api.AutoSchema",
+    # DRF's own reading of X-Forwarded-For agrees with project/security/client_ip.py.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -508,7 +588,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 # /metrics answers staff users, a request bearing this token ("Authorization: Bearer <token>"), or a
 # client address inside one of these networks (e.g. 10.0.0.0/8 for a Prometheus on the private network).
 MONITORING_METRICS_TOKEN = env_str("MONITORING_METRICS_TOKEN")
-MONITORING_METRICS_ALLOWED_NETWORKS = env_list("MONITORING_METRICS_ALLOWED_NETWORKS")
+# A value that is not a network stops start-up (it made /metrics a 500 before).
+MONITORING_METRICS_ALLOWED_NETWORKS = [str(network) for network in env_networks("MONITORING_METRICS_ALLOWED_NETWORKS")]
 # A request slower than this is logged as one structured line with its route, queries and slowest SQL.
 MONITORING_SLOW_REQUEST_MS = env_float("MONITORING_SLOW_REQUEST_MS", 500.0, minimum=1.0)
 # How often each process writes its per-minute figures for the admin's Performance page to the cache.
@@ -531,7 +612,10 @@ LOGGING = {
         "json": {"()": "project.monitoring.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("DJANGO_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # A request naming a host not in ALLOWED_HOSTS is a scanner or a misconfigured proxy, not a

@@ -18,6 +18,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("API_THROTTLE_ANON_RATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_USER_RATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_WRITE_RATE", "100000/min")
+# The test servers speak plain HTTP: cookies without the Secure flag (production has it on).
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ["DJANGO_DEBUG"] = "0"
 os.environ["DJANGO_STATIC_MANIFEST"] = "0"
 

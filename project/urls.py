@@ -12,8 +12,9 @@ from project.monitoring.views import performance_view
 urlpatterns = [
     path("", include("blog.urls")),
     path("accounts/", include("users.urls")),
-    path("admin/performance/", admin.site.admin_view(performance_view), name="admin-performance"),
-    path("admin/", admin.site.urls),
+    # DJANGO_ADMIN_PATH moves the admin (default admin/).
+    path(f"{settings.ADMIN_PATH}performance/", admin.site.admin_view(performance_view), name="admin-performance"),
+    path(settings.ADMIN_PATH, admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),

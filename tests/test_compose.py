@@ -38,14 +38,14 @@ def compose() -> dict[str, Any]:
 def settings_variables() -> set[str]:
     """Every variable project/settings.py reads through the env helpers."""
     source = (BASE_DIR / "project" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', source))
+    return set(re.findall(r'env_(?:str|bool|int|float|list|choice|networks|url_path)\(\s*"([A-Z0-9_]+)"', source))
 
 
 def deploy_variables() -> set[str]:
     """Variables read by the container's own files: gunicorn's config and the web entrypoint."""
     gunicorn = (BASE_DIR / "deploy" / "gunicorn.conf.py").read_text()
     entrypoint = (BASE_DIR / "deploy" / "web-entrypoint.sh").read_text()
-    return set(re.findall(r'os\.environ\.get\("([A-Z0-9_]+)"', gunicorn)) | set(
+    return set(re.findall(r'(?:os\.environ\.get|_int)\("([A-Z0-9_]+)"', gunicorn)) | set(
         re.findall(r"\$\{([A-Z0-9_]+)", entrypoint)
     )
 

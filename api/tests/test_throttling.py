@@ -136,3 +136,16 @@ def test_password_guessing_at_the_token_endpoint_is_throttled(rates: Any, author
         for n in range(3)
     ]
     assert [g.status_code for g in guesses] == [400, 400, 429]
+
+
+def test_a_forged_x_forwarded_for_does_not_buy_a_new_allowance(rates: Any, settings: Any) -> None:
+    # Behind one proxy (compose's nginx), only the entry the proxy wrote counts: the rightmost one.
+    settings.TRUSTED_PROXY_COUNT = 1
+    rates(anon="3/min")
+    client = client_for(None)
+    statuses = [
+        client.get("/api/v1/tags/", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.7").status_code for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    # Another client, as the proxy reports it, has its own allowance.
+    assert client.get("/api/v1/tags/", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 200

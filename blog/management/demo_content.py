@@ -108,7 +108,7 @@ def titles() -> list[str]:
         for template in TITLE_TEMPLATES
         for topic in TOPICS
     ]
-    random.Random(SEED).shuffle(found)  # noqa: S311 - demo text, not secrets
+    random.Random(SEED).shuffle(found)  # noqa: S311  # nosec B311 - demo text, not secrets
     return found
 
 
@@ -133,7 +133,7 @@ def _body(rng: random.Random) -> str:
 @functools.cache
 def bodies() -> DemoBodies:
     """The pool of demo bodies, each rendered once."""
-    rng = random.Random(SEED)  # noqa: S311 - demo text, not secrets
+    rng = random.Random(SEED)  # noqa: S311  # nosec B311 - demo text, not secrets
     markdown = [_body(rng) for _ in range(BODY_POOL)]
     html = [render_markdown(text) for text in markdown]
     return DemoBodies(markdown, html, [excerpt_from_html(text) for text in html])

@@ -1,7 +1,9 @@
 """Answer the health probes: ``/healthz`` (the process is up) and ``/readyz`` (its services are).
 
 ``/readyz`` checks the primary, each replica's replay lag (with the router's own lag function,
-``project.replicas.lag``), the cache and the broker, and names each in its JSON body.
+``project.replicas.lag``), the cache and the broker. Everyone gets the status and its HTTP code (all
+a load balancer needs); the per-service detail, whose error texts name hosts and ports, goes only
+to those /metrics lets in (staff, the metrics token, an allowed network) and to development.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         status, code = "degraded", 200
     else:
         status, code = "unavailable", 503
-    return JsonResponse({"status": status, "checks": results}, status=code)
+    from project.monitoring.prometheus import metrics_allowed  # imports prometheus_client: keep it lazy
+
+    if settings.DEBUG or metrics_allowed(request):
+        return JsonResponse({"status": status, "checks": results}, status=code)
+    return JsonResponse({"status": status}, status=code)
 
 
 def _timed(check: Callable[[], dict[str, Any]], *, critical: bool) -> dict[str, Any]:

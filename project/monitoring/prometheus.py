@@ -30,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 from prometheus_client.registry import Collector  # noqa: E402
 
 from project.monitoring.middleware import request_observations  # noqa: E402
+from project.security.client_ip import in_networks  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +83,14 @@ def metrics_allowed(request: HttpRequest) -> bool:
         scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode()):
             return True
-    if settings.MONITORING_METRICS_ALLOWED_NETWORKS:
-        try:
-            client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-        except ValueError:
-            client = None
-        if client is not None and any(client in network for network in _allowed_networks()):
-            return True
+    if settings.MONITORING_METRICS_ALLOWED_NETWORKS and in_networks(request, _allowed_networks()):
+        return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_active and user.is_staff)
 
 
 def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    # The settings refuse a value that is not a network at start-up (env_networks).
     return [ipaddress.ip_network(item, strict=False) for item in settings.MONITORING_METRICS_ALLOWED_NETWORKS]
 
 

@@ -2,7 +2,7 @@
 
 A safe request (GET, HEAD, OPTIONS) reads from a replica through ``project.replicas.router``. A request
 that writes, and any unsafe one (POST, PUT, PATCH, DELETE), reads from the primary and leaves a
-signed, HttpOnly, SameSite cookie that keeps the same browser's reads on the primary for
+signed, HttpOnly, SameSite cookie (only when it succeeded) that keeps the same browser's reads on the primary for
 ``REPLICA_PIN_SECONDS``: the redirect after a new comment shows the comment, whatever the replica's
 lag. The cookie is signed with a timestamp, so a client cannot pin itself for longer than that.
 """
@@ -63,6 +63,10 @@ class ReplicaRoutingMiddleware:
 
     def _pin(self, request: HttpRequest, response: HttpResponseBase, scope: ReadScope) -> None:
         if settings.REPLICA_PIN_SECONDS <= 0 or not (scope.wrote or request.method not in SAFE_METHODS):
+            return
+        if response.status_code >= 400:
+            # A refused write (403, 401, 429, a 400 form) changed nothing worth reading back, and
+            # pinning it would let any client move its reads to the primary at will.
             return
         response.set_signed_cookie(
             settings.REPLICA_PIN_COOKIE_NAME,

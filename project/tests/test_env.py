@@ -131,6 +131,20 @@ PRODUCTION = {"DJANGO_SECRET_KEY": "s3cret-for-this-test", "DJANGO_ALLOWED_HOSTS
         ({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "0"}, "DATABASE_POOL_MAX_SIZE must be at least 1"),
         ({**PRODUCTION, "APPROX_COUNT_THRESHOLD": "0"}, "APPROX_COUNT_THRESHOLD must be at least 1"),
         ({**PRODUCTION, "APPROX_COUNT_THRESHOLD": "many"}, "APPROX_COUNT_THRESHOLD must be an integer"),
+        (
+            {**PRODUCTION, "MONITORING_METRICS_ALLOWED_NETWORKS": "junk"},
+            "MONITORING_METRICS_ALLOWED_NETWORKS must list",
+        ),
+        ({**PRODUCTION, "DJANGO_LOG_LEVEL": "loud"}, "DJANGO_LOG_LEVEL must be one of"),
+        ({**PRODUCTION, "TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be at least 0"),
+        ({**PRODUCTION, "DJANGO_ADMIN_PATH": "/admin"}, "DJANGO_ADMIN_PATH must be a relative path"),
+        ({**PRODUCTION, "DJANGO_SECURE_HSTS_SECONDS": "year"}, "DJANGO_SECURE_HSTS_SECONDS must be an integer"),
+        ({**PRODUCTION, "LOGIN_LIMIT_USERNAME_FAILURES": "0"}, "LOGIN_LIMIT_USERNAME_FAILURES must be at least 1"),
+        ({**PRODUCTION, "API_TOKEN_MAX_AGE_SECONDS": "soon"}, "API_TOKEN_MAX_AGE_SECONDS must be an integer"),
+        (
+            {**PRODUCTION, "DJANGO_SECRET_KEY": "<a-long-random-secret>"},
+            "DJANGO_SECRET_KEY is still the placeholder",
+        ),
     ],
 )
 def test_settings_refuse_bad_values_naming_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:
@@ -174,7 +188,8 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
 
     read = set(
         re.findall(
-            r'env_(?:str|bool|int|float|list)\(\s*"([A-Z_]+)"', (BASE_DIR / "project" / "settings.py").read_text()
+            r'env_(?:str|bool|int|float|list|choice|networks|url_path)\(\s*"([A-Z_]+)"',
+            (BASE_DIR / "project" / "settings.py").read_text(),
         )
     )
     documented = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))

@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -25,8 +26,8 @@ from blog.models import Comment, Post, PostTag, Tag
 from users.models import User
 
 DEMO_STAFF_USERNAME = "demo"
-DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: it is a local demo account
-DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105
+DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105  # nosec B105  # printed on purpose: a local demo account
+DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105  # nosec B105
 TAG_NAMES = [
     "django", "postgresql", "python", "celery", "redis", "caching", "indexes", "replicas",
     "monitoring", "performance", "security", "testing", "deployment", "docker", "api", "admin",
@@ -83,6 +84,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=positive_int, default=0, help="rows per batch (default: by database)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the database has any post")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="seed even with DJANGO_DEBUG off (the demo staff password is public: never on a real site)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         posts_wanted: int = options["posts"]
@@ -90,6 +96,13 @@ class Command(BaseCommand):
             raise CommandError("--authors must be at least 1")
         if options["comments_per_post"] > 100:
             raise CommandError("--comments-per-post must be at most 100")
+        if not settings.DEBUG and not options["allow_production"]:
+            # The demo staff account's password is printed in the README: on a deployment it is an
+            # open door. Compose's first start says --allow-production through SEED_DEMO_ON_FIRST_START.
+            raise CommandError(
+                "DJANGO_DEBUG is off: seed_demo creates a staff account with a public password. "
+                "Pass --allow-production if this really is a demo."
+            )
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("The database has unapplied migrations: run `python manage.py migrate` first.")
@@ -102,6 +115,8 @@ class Command(BaseCommand):
 
         staff = self.ensure_staff()
         authors = self.ensure_authors(options["authors"])
+        if not authors:
+            raise CommandError("Every demo author name (author1, ...) belongs to another account: nothing to seed.")
         tags = self.ensure_tags()
         existing = Post.objects.filter(slug__startswith="demo-").count()
         missing = max(posts_wanted - existing, 0)
@@ -127,22 +142,30 @@ class Command(BaseCommand):
                 f"Demo data: {existing + missing:,} demo posts ({missing:,} new), {len(authors)} authors, {len(tags)} tags."
             )
         )
-        self.stdout.write(f"Log in to the admin as {staff.username} / {DEMO_STAFF_PASSWORD}")
+        if staff.check_password(DEMO_STAFF_PASSWORD):
+            self.stdout.write(f"Log in to the admin as {staff.username} / {DEMO_STAFF_PASSWORD}")
 
     def ensure_staff(self) -> User:
+        """Create the demo staff account if no account has its name; never touch one that does."""
         staff, created = User.objects.get_or_create(
             username=DEMO_STAFF_USERNAME,
-            defaults={"email": "demo@example.com", "is_staff": True, "is_superuser": True},
+            defaults={
+                "email": "demo@example.com",
+                "is_staff": True,
+                "is_superuser": True,
+                "password": make_password(DEMO_STAFF_PASSWORD),
+            },
         )
-        if created or not staff.check_password(DEMO_STAFF_PASSWORD):
-            staff.set_password(DEMO_STAFF_PASSWORD)
-            staff.is_staff = staff.is_superuser = staff.is_active = True
-            staff.save()
+        if not created:
+            # Someone's account, perhaps a real one: its password and rights stay as they are.
+            self.stdout.write(f"An account named {DEMO_STAFF_USERNAME!r} already exists: left unchanged.")
         return staff
 
     def ensure_authors(self, count: int) -> list[int]:
         password = make_password(DEMO_AUTHOR_PASSWORD)  # hashed once: hashing is slow on purpose
         names = [f"author{n}" for n in range(1, count + 1)]
+        # Accounts that already have one of these names and are not demo authors are left alone
+        # and get no demo posts.
         have = set(User.objects.filter(username__in=names).values_list("username", flat=True))
         User.objects.bulk_create(
             [
@@ -157,7 +180,8 @@ class Command(BaseCommand):
                 if name not in have
             ]
         )
-        return list(User.objects.filter(username__in=names).order_by("id").values_list("id", flat=True))
+        demo_authors = User.objects.filter(username__in=names, bio__startswith="Demo author ")
+        return list(demo_authors.order_by("id").values_list("id", flat=True))
 
     def ensure_tags(self) -> list[int]:
         have = set(Tag.objects.filter(name__in=TAG_NAMES).values_list("name", flat=True))

@@ -41,7 +41,7 @@ MAX_MESSAGES = int(os.environ.get("MP_MAX_MESSAGES", "500") or 0)
 
 def split_address(value: str, default_port: int) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
-    return host or "0.0.0.0", int(port or default_port)
+    return host or "0.0.0.0", int(port or default_port)  # nosec B104 - a container listens on its own interfaces
 
 
 def address(pair: tuple[str, str]) -> dict:

@@ -64,4 +64,5 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=verbosity)
             call_command("createcachetable", verbosity=verbosity)
             if options["seed_demo"]:
-                call_command("seed_demo", if_empty=True, verbosity=verbosity)
+                # --seed-demo (SEED_DEMO_ON_FIRST_START=1) is the operator's explicit consent.
+                call_command("seed_demo", if_empty=True, allow_production=True, verbosity=verbosity)

@@ -46,7 +46,8 @@ class Command(BaseCommand):
         if options["prepare"]:
             call_command("migrate", interactive=False, verbosity=1)
             call_command("createcachetable")
-            call_command("seed_demo", if_empty=True)
+            if settings.DEBUG:  # seed_demo refuses a site with debug off unless told explicitly
+                call_command("seed_demo", if_empty=True)
         # Web, worker and beat add their metrics up in one folder; a previous run's files go first.
         from project.monitoring.prometheus import remove_dead_process_files
 

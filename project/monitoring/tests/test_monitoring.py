@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -319,9 +320,29 @@ def test_healthz_touches_no_service(client: Client) -> None:
     assert response.json() == {"status": "ok"}
 
 
+# /readyz shows its per-service detail to operators only (here: the metrics token).
+OPERATOR = {"Authorization": "Bearer readyz-operator-token"}
+
+
+@pytest.fixture(autouse=True)
+def _operator_token(settings: Any) -> None:
+    settings.MONITORING_METRICS_TOKEN = "readyz-operator-token"
+
+
+@pytest.mark.django_db(databases=["default", "replica"])
+def test_readyz_tells_everyone_its_status_but_only_operators_the_details(client: Client, settings: Any) -> None:
+    settings.MONITORING_METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    anonymous = client.get("/readyz")
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {"status": "ok"}
+    assert set(client.get("/readyz", REMOTE_ADDR="10.1.2.3").json()) == {"status", "checks"}
+    assert set(client.get("/readyz", headers=OPERATOR).json()) == {"status", "checks"}
+    assert client.get("/readyz", headers={"Authorization": "Bearer wrong"}).json() == {"status": "ok"}
+
+
 @pytest.mark.django_db(databases=["default", "replica"])
 def test_readyz_names_each_check_and_is_ok_when_everything_runs(client: Client) -> None:
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=OPERATOR)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
@@ -356,7 +377,7 @@ def test_a_stopped_replica_is_reported_without_failing_the_site(
     client: Client, replica_alias: Callable[..., str]
 ) -> None:
     replica_alias("replica_stopped", PORT=str(free_port()))
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=OPERATOR)
     body = response.json()
     assert response.status_code == 200  # the site still reads from the primary
     assert body["status"] == "degraded"
@@ -369,7 +390,7 @@ def test_a_stopped_replica_is_reported_without_failing_the_site(
 @pytest.mark.django_db(databases=["default", "replica"])
 def test_a_primary_posing_as_replica_is_not_ready(client: Client, replica_alias: Callable[..., str]) -> None:
     replica_alias("replica_primary", PORT=connections.settings["default"]["PORT"] or "5432")
-    body = client.get("/readyz").json()
+    body = client.get("/readyz", headers=OPERATOR).json()
     assert body["checks"]["replica_primary"]["ok"] is False
     assert "not a standby" in body["checks"]["replica_primary"]["error"]
 
@@ -380,7 +401,7 @@ def test_a_stopped_redis_makes_the_site_unready_but_not_broken(client: Client, s
     # The site's own (fail-soft) Redis backend, pointed at a closed port.
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}
     settings.CELERY_BROKER_URL = dead
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=OPERATOR)
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "unavailable"
