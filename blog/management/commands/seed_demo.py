@@ -28,6 +28,7 @@ from users.models import User
 DEMO_STAFF_USERNAME = "demo"
 DEMO_STAFF_PASSWORD = "demo-password"  # noqa: S105  # nosec B105  # printed on purpose: a local demo account
 DEMO_AUTHOR_PASSWORD = "demo-author-password"  # noqa: S105  # nosec B105
+DEMO_AUTHOR_DOMAIN = "demo.invalid"
 TAG_NAMES = [
     "django", "postgresql", "python", "celery", "redis", "caching", "indexes", "replicas",
     "monitoring", "performance", "security", "testing", "deployment", "docker", "api", "admin",
@@ -165,13 +166,14 @@ class Command(BaseCommand):
         password = make_password(DEMO_AUTHOR_PASSWORD)  # hashed once: hashing is slow on purpose
         names = [f"author{n}" for n in range(1, count + 1)]
         # Accounts that already have one of these names and are not demo authors are left alone
-        # and get no demo posts.
+        # and get no demo posts. A demo author is known by its address in the reserved .invalid
+        # domain, which no real account can receive mail at.
         have = set(User.objects.filter(username__in=names).values_list("username", flat=True))
         User.objects.bulk_create(
             [
                 User(
                     username=name,
-                    email=f"{name}@example.com",
+                    email=f"{name}@{DEMO_AUTHOR_DOMAIN}",
                     password=password,
                     display_name=AUTHOR_NAMES[n % len(AUTHOR_NAMES)],
                     bio=f"Writes about {demo_content.TOPICS[n % len(demo_content.TOPICS)]} and keeping Django fast.",
@@ -180,7 +182,7 @@ class Command(BaseCommand):
                 if name not in have
             ]
         )
-        demo_authors = User.objects.filter(username__in=names, bio__startswith="Demo author ")
+        demo_authors = User.objects.filter(username__in=names, email__endswith=f"@{DEMO_AUTHOR_DOMAIN}")
         return list(demo_authors.order_by("id").values_list("id", flat=True))
 
     def ensure_tags(self) -> list[int]:
