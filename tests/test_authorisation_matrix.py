@@ -14,18 +14,23 @@ each role gets now, to compare with what it should get.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import caches
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from blog.models import Comment, Post, Tag
 from blog.tests.factories import CommentFactory, PostFactory, TagFactory
@@ -79,9 +84,38 @@ EXPECTED: dict[str, Row] = {
     "blog:tag": {"GET": same(200), "POST": same(405)},
     "blog:author": {"GET": same(200), "POST": same(405)},
     "blog:dashboard": {"GET": (302, 200, 200, 200, 200), "POST": (302, 405, 405, 405, 405)},
+    # Writing, editing and deleting: anonymous to the log-in page; a post or comment is changed by
+    # its author or staff (the superuser is staff), anyone else gets 403. An empty form is 400.
+    "blog:post-create": {"GET": (302, 200, 200, 200, 200), "POST": (302, 400, 400, 400, 400)},
+    "blog:post-edit": {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 400, 400, 400)},
+    # The POST is the confirmation: it deletes, then redirects to the dashboard.
+    "blog:post-delete": {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 302, 302, 302)},
+    "blog:comment-edit": {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 400, 400, 400)},
+    "blog:comment-delete": {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 302, 302, 302)},
+    "blog:search": {"GET": same(200), "POST": same(405)},
+    # Feeds are public; Django's Feed view answers any method.
+    "blog:feed": {"GET": same(200), "POST": same(200)},
+    "blog:feed-rss": {"GET": same(200), "POST": same(200)},
+    "blog:tag-feed": {"GET": same(200), "POST": same(200)},
+    "blog:author-feed": {"GET": same(200), "POST": same(200)},
+    # What crawlers and browsers ask for: public, GET/HEAD only. The favicon redirects to the static icon.
+    "blog:sitemap": {"GET": same(200), "POST": same(405)},
+    "blog:sitemap-pages": {"GET": same(200), "POST": same(405)},
+    "blog:sitemap-posts": {"GET": same(200), "POST": same(405)},
+    "blog:robots": {"GET": same(200), "POST": same(405)},
+    "blog:favicon": {"GET": same(301), "POST": same(405)},
     "users:signup": {"GET": same(200), "POST": same(200)},
     "users:login": {"GET": (200, 302, 302, 302, 302), "POST": (200, 302, 302, 302, 302)},
-    "users:logout": {"GET": same(405), "POST": same(302)},
+    # GET: a logged-in user is asked to confirm, anonymous is sent home. POST logs out.
+    "users:logout": {"GET": (302, 200, 200, 200, 200), "POST": same(302)},
+    # One's own profile: every field is optional, so an empty form saves and redirects.
+    "users:profile": {"GET": (302, 200, 200, 200, 200), "POST": (302, 302, 302, 302, 302)},
+    # Password reset is for anyone with the e-mail: an empty form is shown again (200); a valid
+    # link redirects to its set-password page, keeping the token out of the URL.
+    "users:password_reset": {"GET": same(200), "POST": same(200)},
+    "users:password_reset_done": {"GET": same(200), "POST": same(405)},
+    "users:password_reset_confirm": {"GET": same(302), "POST": same(302)},
+    "users:password_reset_complete": {"GET": same(200), "POST": same(405)},
     # --- the admin ------------------------------------------------------------------------------
     "admin:index": {"GET": (*ADMIN_LOGIN, 302, 200, 200), "POST": (*ADMIN_LOGIN, 302, 200, 200)},
     # An empty log-in form is shown again to everyone; only a staff user's GET skips it.
@@ -108,6 +142,7 @@ EXPECTED: dict[str, Row] = {
     "api:schema": {"GET": same(200), "POST": same(405)},
     "api:docs": {"GET": same(200), "POST": same(405)},
     "api:redoc": {"GET": same(200), "POST": same(405)},
+    "api:redoc-bundle": {"GET": same(200), "POST": same(405)},
     # Writes are JSON only: a logged-in client posting a form body gets 415.
     "api:post-list": {"GET": same(200), "POST": (401, 415, 415, 415, 415)},
     "api:post-detail": {
@@ -182,6 +217,7 @@ def world() -> dict[str, Any]:
         "user": UserFactory.create(username="reader"),
         "staff": UserFactory.create(username="staff", is_staff=True),
         "superuser": StaffFactory.create(username="root"),
+        "forgetful": UserFactory.create(username="forgetful"),  # the password-reset link's user
         "post": post,
         "comment": CommentFactory.create(post=post, author=author),
         "tag": Tag.objects.get(name="indexes"),
@@ -212,9 +248,14 @@ def url_of(key: str, route: str, rows: dict[str, Any]) -> str:
     if key == "admin:app_list":
         return reverse(key, kwargs={"app_label": "blog"})
     kwargs: dict[str, Any] = {}
+    if "<uidb64>" in route:  # a valid reset link, for a user no role logs in as (a log-in would void it)
+        kwargs["uidb64"] = urlsafe_base64_encode(force_bytes(rows["forgetful"].pk))
+        kwargs["token"] = default_token_generator.make_token(rows["forgetful"])
+    if "<int:number>" in route:  # the sitemap page listing the post
+        kwargs["number"] = math.ceil(rows["post"].pk / settings.BLOG_SITEMAP_PAGE_SIZE)
     if "<slug:slug>" in route or "(?P<slug>" in route:
         kwargs["slug"] = rows["tag"].slug if "tag" in key else rows["post"].slug
-    if "(?P<pk>" in route:
+    if "(?P<pk>" in route or "<int:pk>" in route:  # the API's comment detail, the site's comment edit/delete
         kwargs["pk"] = rows["comment"].pk
     if "username" in route:
         kwargs["username"] = rows["author"].username
