@@ -178,7 +178,7 @@ class Stack:
         self.services("up")
         self.services("redis-start", redis_port=self.broker_port)
         self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("seed_demo", "--posts", str(posts), "--if-empty")
+        self.manage("seed_demo", "--posts", str(posts), "--if-empty", "--allow-production")
         for name in ("web", "worker", "beat"):
             self.start(name)
 

@@ -71,8 +71,7 @@ class PostQuerySet(QuerySet["Post"]):
         On PostgreSQL a full-text match served by ``post_search_idx``; elsewhere (SQLite) a
         case-insensitive substring match of the whole text in the title or body.
         """
-        alias = getattr(self, "_db", None) or DEFAULT_DB_ALIAS
-        if connections[alias].vendor != "postgresql":
+        if connections[self.db].vendor != "postgresql":
             return self.filter(Q(title__icontains=text) | Q(body__icontains=text))
         query = SearchQuery(text, search_type="websearch", config="english")
         return self.annotate(document=search_document()).filter(document=query)

@@ -36,8 +36,8 @@ from rest_framework.settings import api_settings
 
 from project import exceptions as application
 from project.cache.backends import FailSoftRedisCache
+from project.client_ip import client_ip
 from project.permissions import is_owner_or_staff
-from project.security.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -427,7 +427,7 @@ STORAGES = {
 
 # How many proxies this deployment runs in front of Django, each appending to X-Forwarded-For
 # (the bundled nginx sets it to its peer: compose says 1). 0 = Django faces clients directly and
-# the header is ignored. project/security/client_ip.py is the one reader of it.
+# the header is ignored. project/client_ip.py is the one reader of it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # Cookies only over HTTPS, on by default with debug off; plain-HTTP setups (tests, a laptop's
@@ -540,7 +540,7 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "project.api_policies.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "project.api.AutoSchema",
-    # DRF's own reading of X-Forwarded-For agrees with project/security/client_ip.py.
+    # DRF's own reading of X-Forwarded-For agrees with project/client_ip.py.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 

@@ -374,6 +374,11 @@ def search_page(text: str) -> QuerySet[Post]:
     return post_list().search(text)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 18): with newest-first order the planner walks post_published_idx and filters, "
+    "expecting a rare word in 0.4% of posts instead of 0.02%; rare-word searches then read the whole index",
+)
 def test_search_box_uses_the_full_text_index() -> None:
     text = plan(search_page("zebra")[:11])
     assert uses(text, "post_search_idx"), text

@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry, multiprocess  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 from prometheus_client.registry import Collector  # noqa: E402
 
+from project.client_ip import in_networks  # noqa: E402
 from project.monitoring.middleware import request_observations  # noqa: E402
-from project.security.client_ip import in_networks  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from django.template.loader import render_to_string
 from redis.exceptions import RedisError
 
 from project.cache.backends import FailSoftRedisCache
-from project.security.client_ip import client_ip
+from project.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -30,11 +30,16 @@ TASK = "project.querykiller.kill_long_queries_task"
 
 
 def run_python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` with Django set up from the real settings module and ``env`` on top of the test services."""
+    """Run ``code`` with Django set up from the real settings module and ``env`` on top of the test services.
+
+    The child is a command process unless ``env`` says otherwise: a process type this test process
+    picked up (an earlier test importing ``project.wsgi`` sets one) is not passed on.
+    """
+    inherited = {key: value for key, value in os.environ.items() if key != "DJANGO_PROCESS_TYPE"}
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings_test", **env},
+        env={**inherited, "DJANGO_SETTINGS_MODULE": "project.settings_test", **env},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from project.security.client_ip import client_ip
+from project.client_ip import client_ip
 
 
 def request_from(peer: str, forwarded: str | None = None) -> Any:
