@@ -55,8 +55,14 @@ class Checked:
         self.expect_error = False
         page.on("console", self.on_console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url}"))
+        page.on("requestfailed", self.request_failed)
         page.on("response", self.on_response)
+
+    def request_failed(self, request: Any) -> None:
+        # A request the browser itself abandoned because the page navigated on (the favicon of a
+        # page left at once) is not a failure of the site; anything else is.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed: {request.url} ({request.failure})")
 
     def on_console(self, message: Any) -> None:
         if message.type == "error" and not self.expect_error:
