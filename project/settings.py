@@ -423,7 +423,7 @@ STORAGES = {
     },
 }
 
-# --- Security (issue 16; docs/security.md lists each protection, its setting and its test) -----
+# --- Security (docs/security.md lists each protection, its setting and its test) ----------------
 
 # How many proxies this deployment runs in front of Django, each appending to X-Forwarded-For
 # (the bundled nginx sets it to its peer: compose says 1). 0 = Django faces clients directly and

@@ -1,4 +1,4 @@
-"""Every flow of issue 18 in Debian's Chromium, at desktop and phone sizes.
+"""The site's user flows (browse, search, comment, write, reset a password, the admin) in Debian's Chromium, at desktop and phone sizes.
 
 Each page a flow visits is checked the same way (``checked``): no console error, no failed
 request, nothing wider than the viewport, and no serious or critical axe-core violation (axe from
